@@ -1,0 +1,45 @@
+"""Guard that keeps DDS traffic on this machine.
+
+Tests, benchmarks and demos start ROS processes; on a shared network Fast DDS would otherwise announce
+itself by multicast. They call :func:`require_local_dds` first and refuse to start when discovery is
+not limited to localhost. (Nodes themselves do not call it: on a robot discovery is the user's choice.)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+
+class NonLocalDiscoveryError(RuntimeError):
+    """ROS discovery is not restricted to this machine."""
+
+
+def local_dds_problems(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Return what is wrong with ``environ`` for loopback-only DDS (empty when all is well)."""
+    env = os.environ if environ is None else environ
+    problems = []
+    discovery = env.get("ROS_AUTOMATIC_DISCOVERY_RANGE", "")
+    if discovery.upper() != "LOCALHOST":
+        problems.append(
+            f"ROS_AUTOMATIC_DISCOVERY_RANGE is {discovery or 'unset'!r}, must be 'LOCALHOST'"
+        )
+    if env.get("ROS_STATIC_PEERS", "").strip():
+        problems.append("ROS_STATIC_PEERS is set: discovery would reach other machines")
+    domain = env.get("ROS_DOMAIN_ID", "")
+    if not domain.isdigit():
+        problems.append(f"ROS_DOMAIN_ID is {domain or 'unset'!r}: set a random id (1-101) to isolate runs")
+    profile = env.get("FASTDDS_DEFAULT_PROFILES_FILE") or env.get("FASTRTPS_DEFAULT_PROFILES_FILE")
+    if profile and not Path(profile).is_file():
+        problems.append(f"the Fast DDS profile {profile} does not exist")
+    return problems
+
+
+def require_local_dds(environ: Mapping[str, str] | None = None) -> None:
+    """Raise :class:`NonLocalDiscoveryError` unless DDS discovery is limited to localhost."""
+    problems = local_dds_problems(environ)
+    if problems:
+        raise NonLocalDiscoveryError(
+            "refusing to start ROS: " + "; ".join(problems) + ". Run `source tools/env.sh` first."
+        )
