@@ -62,7 +62,7 @@ source "$VENV/bin/activate"
 # headers) lives inside the checkout. So colcon builds a staging directory of links to our sources.
 STAGE="$ROOT/build/_src/hand_mesh_ros"
 mkdir -p "$STAGE"
-for item in CMakeLists.txt package.xml msg hand_mesh_ros launch config models scripts; do
+for item in CMakeLists.txt package.xml msg hand_mesh_ros launch config models rviz scripts; do
   [ -e "$ROOT/$item" ] && ln -sfn "$ROOT/$item" "$STAGE/$item"
 done
 PATHS=("$STAGE")
@@ -70,7 +70,7 @@ if [ "$MODE" = wheels ]; then
   export AMENT_PREFIX_PATH="$VENV${AMENT_PREFIX_PATH:+:$AMENT_PREFIX_PATH}"
   export CMAKE_PREFIX_PATH="$VENV${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
 fi
-if ! "$VENV/bin/python" - <<'PY'
+if ! "$VENV/bin/python" - 2>/dev/null <<'PY'
 from ament_index_python.packages import get_package_share_directory
 get_package_share_directory("tf2_msgs")
 PY
@@ -79,7 +79,8 @@ then
   PATHS+=(tools/ros_standins/tf2_msgs)
 fi
 BUILD_STAMP="$ROOT/install/.hand_mesh_ros-build"
-BUILD_WANT="$(cat CMakeLists.txt package.xml msg/*.msg tools/ros_standins/tf2_msgs/msg/* | sha256sum | cut -c1-16) ${PATHS[*]}"
+BUILD_WANT="$(cat CMakeLists.txt package.xml msg/*.msg tools/ros_standins/tf2_msgs/msg/* | sha256sum | cut -c1-16)"
+BUILD_WANT="$BUILD_WANT $(ls "$STAGE" | tr '\n' ' ') ${PATHS[*]}"
 if [ "$(cat "$BUILD_STAMP" 2>/dev/null)" != "$BUILD_WANT" ]; then
   step "colcon build (${PATHS[*]})"
   colcon --log-base log build --symlink-install --paths "${PATHS[@]}" \

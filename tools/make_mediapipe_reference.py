@@ -1,0 +1,137 @@
+"""Produce reference outputs of the official MediaPipe Hands runtime (mediapipe==0.10.21) for our tests.
+
+The official runtime lives in a throwaway virtual environment (default /tmp/mp-ref-venv) that this script
+creates on demand; it is never a dependency of hand_mesh_ros. Usage::
+
+    python tools/make_mediapipe_reference.py                 # writes test/fixtures/mediapipe_gesture_reference.json
+    python tools/make_mediapipe_reference.py --venv DIR --out FILE
+
+The same file, run by the venv's python, is the worker (``--worker reference|frames``); ``frames`` mode is used
+by benchmarks/bench_perception.py to time the official runtime on an .npy stack of RGB frames.
+
+Handedness in the JSON is MediaPipe's raw label, which assumes a mirrored (selfie) image.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+import venv
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data"
+DEFAULT_VENV = Path("/tmp/mp-ref-venv")
+DEFAULT_OUT = REPO / "test" / "fixtures" / "mediapipe_gesture_reference.json"
+PINS = ["mediapipe==0.10.21", "numpy<2"]
+
+
+def venv_python(venv_dir: Path) -> Path:
+    """Python executable of the throwaway venv."""
+    return venv_dir / "bin" / "python"
+
+
+def ensure_venv(venv_dir: Path) -> Path:
+    """Create the throwaway venv with mediapipe==0.10.21 if it does not exist yet; return its python."""
+    py = venv_python(venv_dir)
+    ok = py.exists() and subprocess.run([str(py), "-c", "import mediapipe"], capture_output=True).returncode == 0
+    if not ok:
+        print(f"creating {venv_dir} with {' '.join(PINS)} (a few minutes)", file=sys.stderr, flush=True)
+        venv.create(venv_dir, with_pip=True, clear=py.exists())
+        subprocess.run([str(py), "-m", "pip", "install", "-q", *PINS], check=True)
+    return py
+
+
+def _hands_to_json(result: object, width: int, height: int) -> list[dict]:
+    hands = []
+    for lms, world, handed in zip(result.multi_hand_landmarks or [], result.multi_hand_world_landmarks or [],
+                                  result.multi_handedness or []):
+        cls = handed.classification[0]
+        hands.append({
+            "label": cls.label,
+            "score": cls.score,
+            "landmarks_px": [[p.x * width, p.y * height, p.z * width] for p in lms.landmark],
+            "world_landmarks_m": [[p.x, p.y, p.z] for p in world.landmark],
+        })
+    return hands
+
+
+def worker_reference(images: list[Path], out: Path) -> None:
+    """(venv side) Static-image outputs for each image, keyed by basename."""
+    import cv2
+    import mediapipe as mp
+
+    entries = {}
+    with mp.solutions.hands.Hands(static_image_mode=True, model_complexity=1, max_num_hands=2,
+                                  min_detection_confidence=0.5) as hands:
+        for k, path in enumerate(images, 1):
+            rgb = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+            h, w = rgb.shape[:2]
+            entries[path.name] = {"width": w, "height": h, "hands": _hands_to_json(hands.process(rgb), w, h)}
+            print(f"[{k}/{len(images)}] {path.name}: {len(entries[path.name]['hands'])} hand(s)", file=sys.stderr)
+    doc = {
+        "generator": "tools/make_mediapipe_reference.py",
+        "runtime": f"mediapipe=={mp.__version__} solutions.hands, static_image_mode=True, model_complexity=1, "
+                   "max_num_hands=2, min_detection_confidence=0.5",
+        "handedness_convention": "raw MediaPipe label (the model assumes a mirrored, selfie-style image)",
+        "units": "landmarks_px: x, y pixels and z = MediaPipe normalised z times image width; world: metres",
+        "images": entries,
+    }
+    out.write_text(json.dumps(doc, indent=1))
+
+
+def worker_frames(frames_npy: Path, out: Path, static: bool, repeats: int) -> None:
+    """(venv side) Run the official runtime on an (N, H, W, 3) uint8 RGB stack; write outputs and latencies."""
+    import mediapipe as mp
+    import numpy as np
+
+    frames = np.load(frames_npy)
+    h, w = frames.shape[1:3]
+    results: list[list[dict]] = []
+    latencies: list[float] = []
+    for rep in range(repeats):
+        with mp.solutions.hands.Hands(static_image_mode=static, model_complexity=1, max_num_hands=2) as hands:
+            for frame in frames:
+                t0 = time.perf_counter()
+                res = hands.process(frame)
+                latencies.append(time.perf_counter() - t0)
+                if rep == 0:
+                    results.append(_hands_to_json(res, w, h))
+    out.write_text(json.dumps({"latencies_s": latencies, "frames": results}))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--venv", type=Path, default=DEFAULT_VENV)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--worker", choices=["reference", "frames"], help=argparse.SUPPRESS)
+    parser.add_argument("--frames", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--static", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--repeats", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("images", nargs="*", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker == "reference":
+        worker_reference(args.images, args.out)
+        return 0
+    if args.worker == "frames":
+        worker_frames(args.frames, args.out, args.static, args.repeats)
+        return 0
+    images = sorted((DATA / "gesture_photos").glob("*.jpg")) + [DATA / "mediapipe_reference" / "hands.jpg"]
+    missing = [p for p in images if not p.exists()]
+    if not images or missing:
+        print(f"reference images missing under {DATA}", file=sys.stderr)
+        return 1
+    py = ensure_venv(args.venv)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [str(py), str(Path(__file__).resolve()), "--worker", "reference", "--out", str(args.out),
+           *map(str, images)]
+    subprocess.run(cmd, check=True)
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
