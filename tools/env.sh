@@ -31,6 +31,5 @@ if [ "${HAND_MESH_ROS_KEEP_DDS:-0}" != 1 ]; then
   export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
   export ROS_DOMAIN_ID="${ROS_DOMAIN_ID:-$(( (RANDOM % 100) + 1 ))}"
   export FASTDDS_DEFAULT_PROFILES_FILE="$_hmr_root/config/fastdds_localhost.xml"
-  export FASTRTPS_DEFAULT_PROFILES_FILE="$FASTDDS_DEFAULT_PROFILES_FILE"
 fi
 unset _hmr_root

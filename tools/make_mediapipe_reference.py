@@ -3,11 +3,11 @@
 The official runtime lives in a throwaway virtual environment (default /tmp/mp-ref-venv) that this script
 creates on demand; it is never a dependency of hand_mesh_ros. Usage::
 
-    python tools/make_mediapipe_reference.py                 # writes test/fixtures/mediapipe_gesture_reference.json
+    python tools/make_mediapipe_reference.py   # writes test/fixtures/mediapipe_gesture_reference.json
     python tools/make_mediapipe_reference.py --venv DIR --out FILE
 
-The same file, run by the venv's python, is the worker (``--worker reference|frames``); ``frames`` mode is used
-by benchmarks/bench_perception.py to time the official runtime on an .npy stack of RGB frames.
+The same file, run by the venv's python, is the worker (``--worker reference|frames``); ``frames``
+mode is used by benchmarks/bench_perception.py to time the official runtime on an .npy stack of RGB frames.
 
 Handedness in the JSON is MediaPipe's raw label, which assumes a mirrored (selfie) image.
 """
@@ -37,7 +37,10 @@ def venv_python(venv_dir: Path) -> Path:
 def ensure_venv(venv_dir: Path) -> Path:
     """Create the throwaway venv with mediapipe==0.10.21 if it does not exist yet; return its python."""
     py = venv_python(venv_dir)
-    ok = py.exists() and subprocess.run([str(py), "-c", "import mediapipe"], capture_output=True).returncode == 0
+    ok = (
+        py.exists()
+        and subprocess.run([str(py), "-c", "import mediapipe"], capture_output=True).returncode == 0
+    )
     if not ok:
         print(f"creating {venv_dir} with {' '.join(PINS)} (a few minutes)", file=sys.stderr, flush=True)
         venv.create(venv_dir, with_pip=True, clear=py.exists())
@@ -47,15 +50,24 @@ def ensure_venv(venv_dir: Path) -> Path:
 
 def _hands_to_json(result: object, width: int, height: int) -> list[dict]:
     hands = []
-    for lms, world, handed in zip(result.multi_hand_landmarks or [], result.multi_hand_world_landmarks or [],
-                                  result.multi_handedness or []):
+    for lms, world, handed in zip(
+        result.multi_hand_landmarks or [],
+        result.multi_hand_world_landmarks or [],
+        result.multi_handedness or [],
+        strict=False,
+    ):
         cls = handed.classification[0]
-        hands.append({
-            "label": cls.label,
-            "score": cls.score,
-            "landmarks_px": [[p.x * width, p.y * height, p.z * width] for p in lms.landmark],
-            "world_landmarks_m": [[p.x, p.y, p.z] for p in world.landmark],
-        })
+        hands.append(
+            {
+                "label": cls.label,
+                "score": round(cls.score, 6),
+                "landmarks_px": [
+                    [round(p.x * width, 4), round(p.y * height, 4), round(p.z * width, 4)]
+                    for p in lms.landmark
+                ],
+                "world_landmarks_m": [[round(p.x, 7), round(p.y, 7), round(p.z, 7)] for p in world.landmark],
+            }
+        )
     return hands
 
 
@@ -64,27 +76,53 @@ def worker_reference(images: list[Path], out: Path) -> None:
     import cv2
     import mediapipe as mp
 
-    entries = {}
-    with mp.solutions.hands.Hands(static_image_mode=True, model_complexity=1, max_num_hands=2,
-                                  min_detection_confidence=0.5) as hands:
-        for k, path in enumerate(images, 1):
-            rgb = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
-            h, w = rgb.shape[:2]
-            entries[path.name] = {"width": w, "height": h, "hands": _hands_to_json(hands.process(rgb), w, h)}
-            print(f"[{k}/{len(images)}] {path.name}: {len(entries[path.name]['hands'])} hand(s)", file=sys.stderr)
+    entries: dict[str, dict] = {}
+    entries_lite: dict[str, dict] = {}
+    for complexity, table in ((1, entries), (0, entries_lite)):
+        with mp.solutions.hands.Hands(
+            static_image_mode=True, model_complexity=complexity, max_num_hands=2, min_detection_confidence=0.5
+        ) as hands:
+            for k, path in enumerate(images, 1):
+                rgb = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+                h, w = rgb.shape[:2]
+                table[path.name] = {
+                    "width": w,
+                    "height": h,
+                    "hands": _hands_to_json(hands.process(rgb), w, h),
+                }
+                print(
+                    f"[complexity {complexity}] [{k}/{len(images)}] {path.name}: "
+                    f"{len(table[path.name]['hands'])} hand(s)",
+                    file=sys.stderr,
+                )
+    video = DATA / "mediapipe_reference" / "asl_hand.25fps.mp4"
+    labels: list[list[str]] = []
+    if video.exists():
+        cap = cv2.VideoCapture(str(video))
+        with mp.solutions.hands.Hands(static_image_mode=False, model_complexity=1, max_num_hands=2) as hands:
+            while True:
+                ok, bgr = cap.read()
+                if not ok:
+                    break
+                res = hands.process(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+                labels.append([c.classification[0].label for c in res.multi_handedness or []])
+        print(f"{video.name}: {len(labels)} frames in video mode", file=sys.stderr)
     doc = {
         "generator": "tools/make_mediapipe_reference.py",
-        "runtime": f"mediapipe=={mp.__version__} solutions.hands, static_image_mode=True, model_complexity=1, "
-                   "max_num_hands=2, min_detection_confidence=0.5",
+        "runtime": f"mediapipe=={mp.__version__} solutions.hands, static_image_mode=True, "
+        "model_complexity=1, max_num_hands=2, min_detection_confidence=0.5; images_lite: model_complexity=0",
         "handedness_convention": "raw MediaPipe label (the model assumes a mirrored, selfie-style image)",
         "units": "landmarks_px: x, y pixels and z = MediaPipe normalised z times image width; world: metres",
         "images": entries,
+        "images_lite": entries_lite,
+        "asl_video_mode_labels": labels,
     }
-    out.write_text(json.dumps(doc, indent=1))
+    out.write_text(json.dumps(doc, separators=(",", ":")) + "\n")
 
 
 def worker_frames(frames_npy: Path, out: Path, static: bool, repeats: int) -> None:
-    """(venv side) Run the official runtime on an (N, H, W, 3) uint8 RGB stack; write outputs and latencies."""
+    """(venv side) Run the official runtime on an (N, H, W, 3) uint8 RGB stack; write outputs and
+    latencies."""
     import mediapipe as mp
     import numpy as np
 
@@ -119,15 +157,22 @@ def main() -> int:
     if args.worker == "frames":
         worker_frames(args.frames, args.out, args.static, args.repeats)
         return 0
-    images = sorted((DATA / "gesture_photos").glob("*.jpg")) + [DATA / "mediapipe_reference" / "hands.jpg"]
+    images = [*sorted((DATA / "gesture_photos").glob("*.jpg")), DATA / "mediapipe_reference" / "hands.jpg"]
     missing = [p for p in images if not p.exists()]
     if not images or missing:
         print(f"reference images missing under {DATA}", file=sys.stderr)
         return 1
     py = ensure_venv(args.venv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [str(py), str(Path(__file__).resolve()), "--worker", "reference", "--out", str(args.out),
-           *map(str, images)]
+    cmd = [
+        str(py),
+        str(Path(__file__).resolve()),
+        "--worker",
+        "reference",
+        "--out",
+        str(args.out),
+        *map(str, images),
+    ]
     subprocess.run(cmd, check=True)
     print(f"wrote {args.out}", file=sys.stderr)
     return 0

@@ -1,0 +1,1 @@
+"""Camera-space geometry: intrinsics and distortion, crop rectification, global positioning, hand size."""

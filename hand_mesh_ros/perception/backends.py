@@ -1,0 +1,104 @@
+"""Inference backends: ONNX Runtime on CPU (default) and PyTorch (reference, CPU or CUDA).
+
+Both take a float32 NHWC batch and return the model's outputs as numpy arrays in TFLite order.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from .graph_net import TfliteGraphNet
+
+
+class InferenceBackend(Protocol):
+    """Something that runs one network on a batch: ``run(batch[N,H,W,3] float32) -> outputs``."""
+
+    def run(self, batch: np.ndarray) -> tuple[np.ndarray, ...]: ...
+
+
+def default_threads() -> int:
+    """Intra-op threads: at most 2, never more than the CPUs this process may use."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cpus = os.cpu_count() or 1
+    return max(1, min(2, cpus))
+
+
+def make_ort_session(path: Path, threads: int | None = None):
+    """Create a CPU ONNX Runtime session that does not spin and uses ``threads`` intra-op threads."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads or default_threads()
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    so.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    so.log_severity_level = 3
+    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+
+
+class OnnxRuntimeBackend:
+    """Runs an exported ONNX model with ONNX Runtime on CPU."""
+
+    def __init__(self, onnx_path: Path, threads: int | None = None) -> None:
+        self.session = make_ort_session(onnx_path, threads)
+        self.input_name = self.session.get_inputs()[0].name
+
+    def run(self, batch: np.ndarray) -> tuple[np.ndarray, ...]:
+        return tuple(self.session.run(None, {self.input_name: batch}))
+
+
+class TorchBackend:
+    """Runs the PyTorch module rebuilt from a converted ``.pt`` file (device: "cpu" or "cuda")."""
+
+    def __init__(self, pt_path: Path, device: str = "cpu") -> None:
+        blob = torch.load(pt_path, map_location="cpu", weights_only=True)
+        self.net = TfliteGraphNet(blob["spec"])
+        self.net.load_state(blob["state_dict"])
+        self.device = torch.device(device)
+        self.net.to(self.device).eval()
+
+    def run(self, batch: np.ndarray) -> tuple[np.ndarray, ...]:
+        with torch.inference_mode():
+            outs = self.net(torch.from_numpy(batch).to(self.device))
+        return tuple(o.float().cpu().numpy() for o in outs)
+
+
+def make_backend(
+    pt_path: Path, onnx_path: Path, kind: str = "onnxruntime", device: str = "cpu", threads: int | None = None
+) -> InferenceBackend:
+    """Return the backend ``kind`` ("onnxruntime" or "torch") for a converted model.
+
+    A converted file that exists but cannot be loaded raises CorruptModelError naming it and the fix.
+    """
+    if kind not in ("onnxruntime", "torch"):
+        raise ValueError(f"unknown backend {kind!r}; expected 'onnxruntime' or 'torch'")
+    if kind == "torch":
+        try:
+            torch.device(device)
+        except RuntimeError as exc:
+            raise ValueError(f"invalid torch device {device!r}: {exc}") from exc
+    path = onnx_path if kind == "onnxruntime" else pt_path
+    try:
+        return (
+            OnnxRuntimeBackend(onnx_path, threads) if kind == "onnxruntime" else TorchBackend(pt_path, device)
+        )
+    except Exception as exc:  # ORT, pickle and protobuf raise many types for a damaged file
+        if kind == "torch" and device != "cpu" and "CUDA" in str(exc):
+            raise
+        raise CorruptModelError(
+            f"cannot load converted model {path}: {type(exc).__name__}: {str(exc)[:200]}; rebuild it with "
+            "`python -m hand_mesh_ros.perception.convert --force`"
+        ) from exc
+
+
+class CorruptModelError(RuntimeError):
+    """A converted model file exists but cannot be loaded."""

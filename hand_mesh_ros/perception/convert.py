@@ -1,0 +1,191 @@
+"""Convert the MediaPipe Hands .tflite models into PyTorch state dicts and ONNX files (run once).
+
+Usage::
+
+    python -m hand_mesh_ros.perception.convert [--wheel PATH] [--variant full|lite|all] [--force]
+
+Outputs go to ``cache_dir("models")``: ``<name>.pt`` (spec + state dict, the source of truth), ``<name>.onnx``
+(dynamic batch, exported from the PyTorch module) and ``<name>.json`` (source sha256 and format version). The
+command is idempotent: a model whose outputs exist and record the expected source hash is skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+
+from ..paths import cache_dir
+from .graph_net import TfliteGraphNet, spec_from_tflite
+from .onnx_fuse import fold_pads_into_convs
+from .sources import CONVERT_COMMAND, SOURCES, download_wheel, extract_tflite, log
+from .tflite_reader import read_tflite
+
+FORMAT_VERSION = 3  # bump when the exported graphs change; older caches are rebuilt
+VARIANTS = {
+    "full": ["palm_detection_full", "hand_landmark_full"],
+    "lite": ["palm_detection_lite", "hand_landmark_lite"],
+}
+OUTPUT_NAMES = {
+    "palm_detection": ["boxes", "scores"],
+    "hand_landmark": ["landmarks", "presence", "handedness", "world_landmarks"],
+}
+
+
+class ModelNotConvertedError(FileNotFoundError):
+    """A converted model is missing or stale in the cache; the message names the command that fixes it."""
+
+
+def model_files(name: str, models_dir: Path | None = None) -> tuple[Path, Path, Path]:
+    """Return the (.pt, .onnx, .json) paths of a converted model."""
+    if name not in SOURCES:
+        raise ValueError(f"unknown model {name!r}; expected one of {sorted(SOURCES)}")
+    d = models_dir or cache_dir("models")
+    return d / f"{name}.pt", d / f"{name}.onnx", d / f"{name}.json"
+
+
+def is_converted(name: str, models_dir: Path | None = None) -> bool:
+    """True when all outputs of ``name`` exist and were made from the expected source by this converter."""
+    pt, onnx_path, meta = model_files(name, models_dir)
+    if not (pt.exists() and onnx_path.exists() and meta.exists()):
+        return False
+    try:
+        info = json.loads(meta.read_text())
+    except (OSError, ValueError):
+        return False
+    return info.get("source_sha256") == SOURCES[name].sha256 and info.get("format") == FORMAT_VERSION
+
+
+def require_converted(name: str, models_dir: Path | None = None, allow_convert: bool = False) -> None:
+    """Make sure ``name`` is converted: convert it when ``allow_convert``, else raise
+    ModelNotConvertedError."""
+    if is_converted(name, models_dir):
+        return
+    if allow_convert:
+        convert_models([name], models_dir=models_dir)
+        return
+    pt, _, _ = model_files(name, models_dir)
+    raise ModelNotConvertedError(
+        f"converted model {pt.name} is missing or stale in {pt.parent}; run `{CONVERT_COMMAND}` once "
+        "(it downloads the mediapipe==0.10.21 wheel, about 35 MB) or pass allow_convert=True"
+    )
+
+
+def _export_onnx(net: TfliteGraphNet, name: str, size: int, path: Path) -> None:
+    outputs = OUTPUT_NAMES[name.rsplit("_", 1)[0]]
+    dummy = torch.zeros(2, size, size, 3)
+    axes = {n: {0: "batch"} for n in ["image", *outputs]}
+    tmp = path.with_suffix(".onnx.tmp")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            net,
+            (dummy,),
+            str(tmp),
+            input_names=["image"],
+            output_names=outputs,
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
+        )
+    # Constant-fold with ONNX Runtime's hardware-independent (basic) level, so Pad amounts become constants.
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    opts.optimized_model_filepath = str(tmp)
+    opts.log_severity_level = 3
+    ort.InferenceSession(str(tmp), opts, providers=["CPUExecutionProvider"])
+    model = onnx.load(str(tmp))
+    folded = fold_pads_into_convs(model)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(tmp))
+    tmp.replace(path)
+    log(f"{name}: folded {folded} Pad nodes into convolutions")
+
+
+def _check_onnx(net: TfliteGraphNet, size: int, path: Path) -> float:
+    """Largest |ONNX Runtime - PyTorch| difference on a random batch of 2."""
+    from .backends import make_ort_session
+
+    x = np.random.default_rng(0).random((2, size, size, 3), dtype=np.float32)
+    sess = make_ort_session(path)
+    got = sess.run(None, {"image": x})
+    with torch.no_grad():
+        ref = net(torch.from_numpy(x))
+    return max(float(np.abs(g - r.numpy()).max()) for g, r in zip(got, ref, strict=False))
+
+
+def convert_one(name: str, tflite_path: Path, models_dir: Path) -> None:
+    """Convert one verified .tflite file into .pt + .onnx + .json in ``models_dir``."""
+    src = SOURCES[name]
+    pt, onnx_path, meta = model_files(name, models_dir)
+    log(f"{name}: reading {tflite_path.name}")
+    spec, state = spec_from_tflite(read_tflite(tflite_path))
+    net = TfliteGraphNet(spec)
+    net.load_state(state)
+    net.eval()
+    torch.save({"format": FORMAT_VERSION, "name": name, "spec": spec, "state_dict": state}, pt)
+    log(f"{name}: wrote {pt.name} ({len(spec['nodes'])} ops); exporting ONNX")
+    _export_onnx(net, name, src.input_size, onnx_path)
+    diff = _check_onnx(net, src.input_size, onnx_path)
+    log(f"{name}: wrote {onnx_path.name}; max |onnxruntime - torch| = {diff:.2e}")
+    meta.write_text(
+        json.dumps(
+            {
+                "format": FORMAT_VERSION,
+                "source_sha256": src.sha256,
+                "source_member": src.member,
+                "onnx_vs_torch_max_abs": diff,
+            },
+            indent=1,
+        )
+    )
+
+
+def convert_models(
+    names: list[str], wheel: Path | None = None, models_dir: Path | None = None, force: bool = False
+) -> list[str]:
+    """Convert the named models (skipping up-to-date ones unless ``force``); return the names converted."""
+    models_dir = models_dir or cache_dir("models")
+    todo = [n for n in names if force or not is_converted(n, models_dir)]
+    for n in names:
+        if n not in todo:
+            log(f"{n}: up to date in {models_dir}")
+    if not todo:
+        return []
+    wheel = wheel or download_wheel()
+    tflite_dir = models_dir / "tflite"
+    tflite_dir.mkdir(parents=True, exist_ok=True)
+    paths = extract_tflite(wheel, todo, tflite_dir)
+    for k, n in enumerate(todo, 1):
+        log(f"[{k}/{len(todo)}] converting {n}")
+        convert_one(n, paths[n], models_dir)
+    return todo
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--wheel", type=Path, help="a local mediapipe-0.10.21 wheel (default: download with pip)"
+    )
+    parser.add_argument("--variant", choices=["full", "lite", "all"], default="all")
+    parser.add_argument("--force", action="store_true", help="convert even when the outputs are up to date")
+    args = parser.parse_args(argv)
+    if args.wheel is not None and not args.wheel.is_file():
+        parser.error(f"--wheel {args.wheel}: no such file")
+    names = VARIANTS["full"] + VARIANTS["lite"] if args.variant == "all" else VARIANTS[args.variant]
+    convert_models(names, wheel=args.wheel, force=args.force)
+    log(f"done: {', '.join(names)} in {cache_dir('models')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""The MediaPipe hand landmark network: batched raw inference and per-region landmarks in image pixels."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import NamedTuple
+
+import cv2
+import numpy as np
+
+from .backends import InferenceBackend, make_backend
+from .convert import model_files, require_converted
+from .image_checks import check_batch
+from .regions import crop_region, project_points
+from .types import HandRegion
+
+LANDMARK_INPUT_SIZE = 224
+NUM_LANDMARKS = 21
+# MediaPipe divides the raw z by the input width and by this factor (training-data z distribution).
+Z_NORMALIZATION = 0.4
+
+
+class LandmarkBatch(NamedTuple):
+    """Raw landmark-model outputs for N crops.
+
+    landmarks: (N, 21, 3) crop px (x, y) and raw z; presence: (N,) probability a hand is in the crop;
+    handedness: (N,) probability of MediaPipe's *mirrored* label "Left", i.e. of a true right hand in a
+    normal (non-mirrored) camera image; world: (N, 21, 3) metres in the crop's axes.
+    """
+
+    landmarks: np.ndarray
+    presence: np.ndarray
+    handedness: np.ndarray
+    world: np.ndarray
+
+
+class RegionLandmarks(NamedTuple):
+    """Landmarks of one region mapped to the image: landmarks_px (21, 3) [x px, y px, z px-scaled],
+    world_m (21, 3) metres (rotated into image axes), presence, p_true_right (non-mirrored image)."""
+
+    landmarks_px: np.ndarray
+    world_m: np.ndarray
+    presence: float
+    p_true_right: float
+
+
+class LandmarkModel:
+    """Hand landmark network (variant "full" or "lite") on a converted model."""
+
+    input_size = LANDMARK_INPUT_SIZE
+
+    def __init__(
+        self,
+        variant: str = "full",
+        backend: str = "onnxruntime",
+        device: str = "cpu",
+        threads: int | None = None,
+        models_dir: Path | None = None,
+        allow_convert: bool = False,
+        border: int = cv2.BORDER_REPLICATE,
+    ) -> None:
+        if variant not in ("full", "lite"):
+            raise ValueError(f"variant must be 'full' or 'lite', got {variant!r}")
+        name = f"hand_landmark_{variant}"
+        require_converted(name, models_dir, allow_convert)
+        pt, onnx_path, _ = model_files(name, models_dir)
+        self.backend: InferenceBackend = make_backend(pt, onnx_path, backend, device, threads)
+        self.border = border
+
+    def run(self, crops: np.ndarray) -> LandmarkBatch:
+        """Run the network on float32 (N, 224, 224, 3) RGB crops in [0, 1]."""
+        crops = check_batch(crops, self.input_size, "landmark crops")
+        lm, presence, handed, world = self.backend.run(crops)
+        n = crops.shape[0]
+        return LandmarkBatch(
+            lm.reshape(n, NUM_LANDMARKS, 3),
+            presence.reshape(n),
+            handed.reshape(n),
+            world.reshape(n, NUM_LANDMARKS, 3),
+        )
+
+    def crop(self, image: np.ndarray, region: HandRegion) -> tuple[np.ndarray, np.ndarray]:
+        """Crop a region into a float32 (224, 224, 3) [0, 1] network input.
+
+        Also returns the 3x3 crop px -> image px matrix.
+        """
+        crop, to_image = crop_region(image, region, self.input_size, self.border)
+        return crop.astype(np.float32) * np.float32(1.0 / 255.0), to_image
+
+    def process_regions(self, image: np.ndarray, regions: list[HandRegion]) -> list[RegionLandmarks]:
+        """Crop every region of an RGB uint8 image, run one batch, and map the results back to the image."""
+        if not regions:
+            return []
+        crops, mats = zip(*(self.crop(image, r) for r in regions), strict=False)
+        out = self.run(np.stack(crops))
+        return [
+            uncrop(out, k, region, mat) for k, (region, mat) in enumerate(zip(regions, mats, strict=False))
+        ]
+
+
+def uncrop(out: LandmarkBatch, k: int, region: HandRegion, crop_to_image: np.ndarray) -> RegionLandmarks:
+    """Map crop ``k`` of a batch back to image pixels (x, y), px-scaled depth z and rotated world metres."""
+    lm = project_points(out.landmarks[k], crop_to_image)
+    lm[:, 2] = out.landmarks[k][:, 2] * (region.w / (LANDMARK_INPUT_SIZE * Z_NORMALIZATION))
+    c, s = math.cos(region.angle), math.sin(region.angle)
+    wx, wy = out.world[k][:, 0].astype(np.float64), out.world[k][:, 1].astype(np.float64)
+    world = np.stack([c * wx - s * wy, s * wx + c * wy, out.world[k][:, 2].astype(np.float64)], axis=1)
+    return RegionLandmarks(lm, world, float(out.presence[k]), float(out.handedness[k]))

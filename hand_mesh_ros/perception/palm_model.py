@@ -1,0 +1,61 @@
+"""The MediaPipe palm detector: raw batched inference plus whole-image detection in pixels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .anchors import PALM_INPUT_SIZE
+from .backends import InferenceBackend, make_backend
+from .convert import model_files, require_converted
+from .image_checks import check_batch, check_rgb_image
+from .palm_decode import decode_palms
+from .regions import crop_region, full_image_region, project_points
+from .types import PalmDetection
+
+
+class PalmModel:
+    """Palm detector (variant "full" or "lite") on a converted model, run by ONNX Runtime or PyTorch."""
+
+    input_size = PALM_INPUT_SIZE
+
+    def __init__(
+        self,
+        variant: str = "full",
+        backend: str = "onnxruntime",
+        device: str = "cpu",
+        threads: int | None = None,
+        models_dir: Path | None = None,
+        allow_convert: bool = False,
+    ) -> None:
+        if variant not in ("full", "lite"):
+            raise ValueError(f"variant must be 'full' or 'lite', got {variant!r}")
+        name = f"palm_detection_{variant}"
+        require_converted(name, models_dir, allow_convert)
+        pt, onnx_path, _ = model_files(name, models_dir)
+        self.backend: InferenceBackend = make_backend(pt, onnx_path, backend, device, threads)
+
+    def run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Raw outputs for a float32 (N, 192, 192, 3) RGB batch in [0, 1].
+
+        Returns (boxes (N, 2016, 18): box centre/size and 7 keypoints in 192-px units relative to the anchors,
+        logits (N, 2016)).
+        """
+        batch = check_batch(batch, self.input_size, "palm batch")
+        boxes, scores = self.backend.run(batch)
+        return boxes, scores.reshape(scores.shape[0], -1)
+
+    def detect(self, image: np.ndarray, min_score: float = 0.5) -> list[PalmDetection]:
+        """Palms in an HxWx3 uint8 RGB image (letterboxed to 192x192, zero border), best first, in px."""
+        image = check_rgb_image(image)
+        h, w = image.shape[:2]
+        crop, to_image = crop_region(image, full_image_region(w, h), self.input_size, cv2.BORDER_CONSTANT)
+        boxes, scores = self.run((crop.astype(np.float32) * np.float32(1.0 / 255.0))[None])
+        out = []
+        for p in decode_palms(boxes[0], scores[0], min_score):
+            corners = project_points(p.box.reshape(2, 2) * self.input_size, to_image)
+            kps = project_points(p.keypoints * self.input_size, to_image)
+            out.append(PalmDetection(p.score, corners.reshape(4), kps))
+        return out

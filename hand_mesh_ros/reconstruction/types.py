@@ -1,0 +1,66 @@
+"""Typed results of the reconstruction core. Metres and the camera optical frame unless stated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..perception.types import Handedness, HandRegion
+
+
+@dataclass(frozen=True, eq=False)
+class ReconstructedHand:
+    """One hand in camera space.
+
+    joints (21, 3) m and joints_px (21, 2) px in MediaPipe order; joint_confidences (21,) in [0, 1];
+    joint_frames (21, 3, 3): rotation of each joint's TF frame in the camera frame (columns = axes: x along
+    the bone, z out of the back of the hand), named ``frame_names``; parents (21,) index of each joint's
+    parent in the TF tree (-1 for the wrist, whose parent is the camera frame); wrist_position (3,) and
+    wrist_rotation (3, 3): the model's root joint (MANO convention); pose (48,) axis-angle rad (3 global + 45);
+    shape (10,); vertices (V, 3) float32; faces (F, 3) int32 (constant per model and side).
+    held: True when this is the track's last confident result repeated (this frame was not confident).
+    """
+
+    track_id: int
+    handedness: Handedness
+    handedness_score: float
+    confidence: float
+    joint_confidences: np.ndarray
+    held: bool
+    joints: np.ndarray
+    joints_px: np.ndarray
+    joint_frames: np.ndarray
+    frame_names: tuple[str, ...]
+    wrist_position: np.ndarray
+    wrist_rotation: np.ndarray
+    pose: np.ndarray
+    shape: np.ndarray
+    model_name: str
+    vertices: np.ndarray
+    faces: np.ndarray
+    region: HandRegion
+    palm_score: float | None  # the palm detector's score when this frame started the track, else None
+
+
+@dataclass(frozen=True)
+class StageTimes:
+    """Milliseconds spent per stage in one frame."""
+
+    detection: float = 0.0
+    landmarks: float = 0.0
+    geometry: float = 0.0
+    fit: float = 0.0
+    total: float = 0.0
+
+
+@dataclass(frozen=True, eq=False)
+class FrameResult:
+    """Everything the core found in one image: the hands to publish, the regions tracked into the next
+    frame, whether the palm detector ran, and stage timings."""
+
+    stamp_s: float
+    hands: list[ReconstructedHand]
+    tracked_regions: list[HandRegion]
+    detector_ran: bool
+    times: StageTimes = field(default_factory=StageTimes)

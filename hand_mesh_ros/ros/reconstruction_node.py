@@ -1,0 +1,173 @@
+"""Reconstruction node: image + camera info + palms -> metric hands, markers, TF, diagnostics.
+
+Subscribes ``image`` (sensor-data QoS), ``camera_info`` (the latest one is used) and ``hand_detections``
+(matched to the image by stamp; not used when ``external_detections`` is false). Publishes, stamped with
+the image's header and in its optical frame: ``hands`` (HandArray), ``hand_markers`` (MarkerArray),
+``tracked_hands`` (regions for the detector's schedule), ``hand_debug_image`` (optional), ``/tf`` and
+``/diagnostics``; ``hand_mesh_topology`` (MeshTopology, latched) once per side.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from sensor_msgs.msg import CameraInfo, Image
+from visualization_msgs.msg import MarkerArray
+
+from hand_mesh_ros.msg import HandArray, HandDetectionArray, MeshTopology
+
+from ..geometry.camera import CameraModel
+from ..reconstruction import HandReconstructor, ReconstructionConfig
+from ..visualization.overlay import draw_hands
+from . import params
+from .camera_info import camera_model_from_info
+from .detection_msgs import msg_to_palms, regions_to_msg
+from .detector_node import stamp_seconds
+from .diagnostics import NodeHealth
+from .hand_msgs import hand_markers, hand_transforms, hands_to_msg, topology_msg
+from .image_conversion import ImageConversionError, image_to_rgb, rgb_to_image
+from .node_config import ReconstructionNodeConfig
+from .node_main import run
+from .qos import LATCHED, RESULTS, SENSOR
+from .stamp_sync import make_synchronizer
+from .tf_broadcast import TfPublisher
+
+
+class ReconstructionNode(LifecycleNode):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("hand_reconstruction", **kwargs)
+        params.declare(self, ReconstructionConfig)
+        params.declare(self, ReconstructionNodeConfig)
+        self._subs: list[Any] = []
+        self._pubs: dict[str, Any] = {}
+        self._health: NodeHealth | None = None
+        self._rec: HandReconstructor | None = None
+        self._camera: CameraModel | None = None
+        self._camera_key: tuple[Any, ...] | None = None
+        self._camera_error = ""
+        self._shown: set[int] = set()
+        self._sync_dropped = lambda: 0
+        self._sync_dropped_seen = 0
+
+    # ---- lifecycle -------------------------------------------------------------------------------------
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        try:
+            self.cfg = params.read(self, ReconstructionConfig)
+            self.node_cfg = params.read(self, ReconstructionNodeConfig)
+            self._rec = HandReconstructor(self.cfg, with_palm_detector=not self.node_cfg.external_detections)
+        except Exception as exc:  # missing models or hand model, bad settings: say so, stay unconfigured
+            self.get_logger().error(f"cannot configure the reconstruction: {exc}")
+            return TransitionCallbackReturn.FAILURE
+        self._pubs = {
+            "hands": self.create_publisher(HandArray, "hands", RESULTS),
+            "markers": self.create_publisher(MarkerArray, "hand_markers", RESULTS),
+            "tracked": self.create_publisher(HandDetectionArray, "tracked_hands", RESULTS),
+            "topology": self.create_publisher(MeshTopology, "hand_mesh_topology", LATCHED),
+        }
+        if self.node_cfg.publish_debug_image:
+            self._pubs["debug"] = self.create_publisher(Image, "hand_debug_image", RESULTS)
+        self._tf = TfPublisher(self) if self.node_cfg.publish_tf else None
+        self._health = NodeHealth(self, "hand reconstruction")
+        for side, model in self._rec.models.items():
+            self._pubs["topology"].publish(
+                topology_msg(model.name, side, model.faces, model.v_template.shape[0]))
+        self.get_logger().info(f"reconstruction ready: hand model {self._rec.model_name}, "
+                               f"{self.cfg.model_variant} landmarks on {self.cfg.backend}")
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._subs = [self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, SENSOR)]
+        if self.node_cfg.external_detections:
+            subs, self._sync_dropped = make_synchronizer(
+                self, [(Image, "image", SENSOR), (HandDetectionArray, "hand_detections", RESULTS)],
+                self._on_frame, self.node_cfg.sync_queue_size)
+            self._subs += subs
+        else:
+            self._subs.append(self.create_subscription(Image, "image", self._on_frame, SENSOR))
+        return super().on_activate(state)
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        for sub in self._subs:
+            if hasattr(sub, "handle"):
+                self.destroy_subscription(sub)
+        self._subs = []
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        if self._health is not None:
+            self._health.destroy()
+        for pub in self._pubs.values():
+            self.destroy_publisher(pub)
+        self._pubs, self._health, self._rec = {}, None, None
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        return self.on_cleanup(state) if self._pubs else TransitionCallbackReturn.SUCCESS
+
+    # ---- callbacks -----------------------------------------------------------------------------------------
+    def _on_camera_info(self, msg: Any) -> None:
+        key = (msg.width, msg.height, msg.distortion_model, tuple(msg.d), tuple(msg.k), tuple(msg.p),
+               msg.binning_x, msg.binning_y, msg.roi.x_offset, msg.roi.y_offset, msg.roi.width,
+               msg.roi.height)
+        if key == self._camera_key:
+            return
+        self._camera_key = key
+        try:
+            self._camera, self._camera_error = camera_model_from_info(msg), ""
+        except ValueError as exc:
+            self._camera, self._camera_error = None, str(exc)
+
+    def _on_frame(self, image: Any, detections: Any | None = None) -> None:
+        health, rec = self._health, self._rec
+        assert health is not None and rec is not None
+        health.frame_in()
+        received = time.monotonic()
+        dropped = self._sync_dropped()
+        if dropped > self._sync_dropped_seen:
+            health.dropped(dropped - self._sync_dropped_seen)
+            self._sync_dropped_seen = dropped
+        if self._camera is None:
+            health.error("invalid_intrinsics" if self._camera_error else "no_camera_info",
+                         self._camera_error or "no CameraInfo received yet; hands are not placed in space")
+            return
+        try:
+            rgb = image_to_rgb(image)
+            palms = msg_to_palms(detections) if detections is not None else None
+            result = rec.process(rgb, self._camera, stamp_seconds(image), palms)
+        except ImageConversionError as exc:
+            health.error("bad_image", str(exc))
+            return
+        except ValueError as exc:  # e.g. image size does not match the camera info
+            health.error("invalid_input", str(exc))
+            return
+        except Exception as exc:  # never take the node down for one frame
+            health.error("internal", repr(exc))
+            return
+        header = image.header
+        self._pubs["hands"].publish(hands_to_msg(header, result.hands))
+        self._pubs["tracked"].publish(regions_to_msg(header, result.tracked_regions))
+        health.frame_out(time.monotonic() - received)
+        self._publish_extras(header, rgb, result)
+
+    def _publish_extras(self, header: Any, rgb: Any, result: Any) -> None:
+        cfg = self.node_cfg
+        ids = {h.track_id for h in result.hands}
+        if cfg.publish_markers:
+            markers = hand_markers(header, result.hands, sorted(self._shown - ids), cfg.marker_lifetime_s,
+                                   cfg.mesh_alpha, cfg.publish_mesh_markers)
+            self._pubs["markers"].publish(markers)
+        self._shown = ids
+        if self._tf is not None and result.hands:
+            self._tf.send(hand_transforms(header, result.hands, cfg.tf_prefix))
+        if "debug" in self._pubs:
+            self._pubs["debug"].publish(rgb_to_image(draw_hands(rgb, result.hands, self._camera), header))
+
+
+def main() -> int:
+    return run(ReconstructionNode)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

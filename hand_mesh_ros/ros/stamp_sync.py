@@ -1,0 +1,99 @@
+"""Match messages of several topics by header stamp, with bounded memory.
+
+``message_filters.TimeSynchronizer`` does this where it is installed; the PyPI ROS wheels lack it, so
+:class:`StampSynchronizer` is the equivalent used then (and its behaviour is what the tests pin down).
+Either way, at most ``queue_size`` stamps wait per topic: when processing falls behind, the oldest
+unmatched messages are dropped (and counted), never queued without bound.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+Stamp = tuple[int, int]
+JUMP_BACK_NS = 1_000_000_000  # a stamp this much older than the last match: the stream restarted
+
+
+def stamp_of(msg: Any) -> Stamp:
+    """(sec, nanosec) of a message's header stamp."""
+    return (int(msg.header.stamp.sec), int(msg.header.stamp.nanosec))
+
+
+class StampSynchronizer:
+    """Calls ``callback(*msgs)`` once every topic has delivered a message with the same stamp.
+
+    Feed it with ``add(index, msg)`` (index = position of the topic). Messages older than the newest
+    matched stamp are dropped; each topic keeps at most ``queue_size`` pending stamps.
+    """
+
+    def __init__(self, n_topics: int, callback: Callable[..., None], queue_size: int = 5) -> None:
+        if n_topics < 2:
+            raise ValueError("a synchronizer needs at least two topics")
+        if queue_size < 1:
+            raise ValueError("queue_size must be >= 1")
+        self._n = n_topics
+        self._callback = callback
+        self._queue_size = queue_size
+        self._pending: OrderedDict[Stamp, list[Any]] = OrderedDict()
+        self._last_matched: Stamp | None = None
+        self.dropped = 0  # stamps given up unmatched (too old, or pushed out of the queue)
+        self.restarts = 0  # times the stamps jumped back by more than a second
+
+    def add(self, index: int, msg: Any) -> None:
+        stamp = stamp_of(msg)
+        if self._last_matched is not None and _ns(self._last_matched) - _ns(stamp) > JUMP_BACK_NS:
+            # Time jumped back (a bag or video restarted): start over instead of dropping everything.
+            self._pending.clear()
+            self._last_matched = None
+            self.restarts += 1
+        if self._last_matched is not None and stamp <= self._last_matched:
+            self.dropped += 1
+            return
+        slots = self._pending.get(stamp)
+        if slots is None:
+            slots = [None] * self._n
+            self._pending[stamp] = slots
+            self._pending = OrderedDict(sorted(self._pending.items()))
+            while len(self._pending) > self._queue_size:
+                self._pending.popitem(last=False)
+                self.dropped += 1
+        slots[index] = msg
+        if all(m is not None for m in slots):
+            # Everything older than this stamp can never be completed in order: drop it.
+            for older in [s for s in self._pending if s < stamp]:
+                del self._pending[older]
+                self.dropped += 1
+            del self._pending[stamp]
+            self._last_matched = stamp
+            self._callback(*slots)
+
+
+def _ns(stamp: Stamp) -> int:
+    return stamp[0] * 1_000_000_000 + stamp[1]
+
+
+def make_synchronizer(
+    node: Any, topics: Sequence[tuple[type, str, Any]], callback: Callable[..., None], queue_size: int = 5
+) -> tuple[list[Any], Callable[[], int]]:
+    """Subscribe to ``topics`` ((type, name, qos) each) and call ``callback`` with stamp-matched messages.
+
+    Uses message_filters where installed, else :class:`StampSynchronizer`. Returns the subscriptions
+    and a function that reports how many stamps were dropped unmatched (our synchronizer only; 0 else).
+    """
+    try:
+        import message_filters
+    except ImportError:
+        message_filters = None
+    if message_filters is not None:  # pragma: no cover - only with a real ROS install
+        subs = [message_filters.Subscriber(node, t, name, qos_profile=qos) for t, name, qos in topics]
+        sync = message_filters.TimeSynchronizer(subs, queue_size)
+        sync.registerCallback(callback)
+        return subs, lambda: 0
+    ours = StampSynchronizer(len(topics), callback, queue_size)
+    subs = [
+        node.create_subscription(t, name, (lambda m, i=i: ours.add(i, m)), qos)
+        for i, (t, name, qos) in enumerate(topics)
+    ]
+    return subs, lambda: ours.dropped

@@ -1,0 +1,39 @@
+"""Publish transforms on /tf: tf2_ros where installed, a plain tf2_msgs/TFMessage publisher otherwise."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .qos import TF
+
+
+class TfPublisher:
+    """Sends ``geometry_msgs/TransformStamped`` lists on ``/tf`` in one message per call."""
+
+    def __init__(self, node: Any) -> None:
+        self.backend: str
+        try:
+            from tf2_ros import TransformBroadcaster
+        except ImportError:
+            TransformBroadcaster = None
+        if TransformBroadcaster is not None:  # pragma: no cover - only with a real ROS install
+            self._broadcaster = TransformBroadcaster(node)
+            self._pub = None
+            self.backend = "tf2_ros"
+        else:
+            from tf2_msgs.msg import TFMessage
+
+            self._broadcaster = None
+            self._msg_type = TFMessage
+            self._pub = node.create_publisher(TFMessage, "/tf", TF)
+            self.backend = "tf2_msgs"
+
+    def send(self, transforms: Sequence[Any]) -> None:
+        if not transforms:
+            return
+        if self._broadcaster is not None:  # pragma: no cover
+            self._broadcaster.sendTransform(list(transforms))
+        else:
+            assert self._pub is not None
+            self._pub.publish(self._msg_type(transforms=list(transforms)))

@@ -1,0 +1,69 @@
+"""Settings that are also ROS parameters, described once.
+
+A configuration is a frozen dataclass whose fields are made with :func:`setting` (default, description,
+numeric range or choices). The ROS-free core reads it as a plain dataclass; the nodes declare every field
+as a ROS parameter with that description and range (``hand_mesh_ros.ros.params``). Nothing here imports ROS.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+Value = bool | int | float | str
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Value
+    description: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+    read_only: bool = False  # needs a restart (models, topics): run-time changes are refused
+
+    def check(self, value: Any) -> str | None:
+        """Return why ``value`` is not acceptable, or None."""
+        kind = type(self.default)
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if type(value) is not kind:
+            return f"{self.name} must be {kind.__name__}, got {type(value).__name__} {value!r}"
+        if self.choices and value not in self.choices:
+            return f"{self.name} must be one of {', '.join(self.choices)}; got {value!r}"
+        if self.low is not None and value < self.low:
+            return f"{self.name} must be >= {self.low}; got {value}"
+        if self.high is not None and value > self.high:
+            return f"{self.name} must be <= {self.high}; got {value}"
+        return None
+
+
+def setting(
+    default: Value,
+    description: str,
+    low: float | None = None,
+    high: float | None = None,
+    choices: tuple[str, ...] = (),
+    read_only: bool = False,
+) -> Any:
+    """A dataclass field with a description and valid range (its name is the field's name)."""
+    spec = Setting("", default, description, low, high, choices, read_only)
+    return dataclasses.field(default=default, metadata={"setting": spec})
+
+
+def settings_of(config_type: type) -> list[Setting]:
+    """The :class:`Setting` of every :func:`setting` field of a dataclass, in field order."""
+    return [
+        dataclasses.replace(f.metadata["setting"], name=f.name)
+        for f in dataclasses.fields(config_type)
+        if "setting" in f.metadata
+    ]
+
+
+def validate(config: Any) -> None:
+    """Raise ValueError naming every field of ``config`` that is out of range or of the wrong type."""
+    problems = [p for s in settings_of(type(config)) if (p := s.check(getattr(config, s.name)))]
+    if problems:
+        raise ValueError("invalid settings: " + "; ".join(problems))

@@ -1,0 +1,1 @@
+"""Drawing results for people: overlays on images, image strips."""

@@ -1,0 +1,70 @@
+"""Start hand_mesh_ros: the detector and reconstruction nodes, optionally RViz.
+
+    ros2 launch hand_mesh_ros hand_mesh.launch.py image:=/camera/color/image_raw \
+        camera_info:=/camera/color/camera_info rviz:=true
+
+Arguments: image, camera_info (topics), namespace, config_file (parameters YAML), backend
+(auto|onnxruntime|torch|tensorrt), device (cpu|cuda[:N]), model_variant (full|lite), rviz (true|false).
+"""
+
+from pathlib import Path
+
+from ament_index_python.packages import get_package_share_directory
+from launch.actions import DeclareLaunchArgument
+from launch.conditions import IfCondition
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+
+from launch import LaunchDescription
+
+SHARE = Path(get_package_share_directory("hand_mesh_ros"))
+
+
+def generate_launch_description() -> LaunchDescription:
+    image = LaunchConfiguration("image")
+    camera_info = LaunchConfiguration("camera_info")
+    namespace = LaunchConfiguration("namespace")
+    config_file = LaunchConfiguration("config_file")
+    overrides = {
+        "backend": LaunchConfiguration("backend"),
+        "device": LaunchConfiguration("device"),
+        "model_variant": LaunchConfiguration("model_variant"),
+    }
+    return LaunchDescription([
+        DeclareLaunchArgument("image", default_value="/camera/image_raw", description="Image topic"),
+        DeclareLaunchArgument("camera_info", default_value="/camera/camera_info",
+                              description="CameraInfo topic"),
+        DeclareLaunchArgument("namespace", default_value="", description="Namespace of both nodes"),
+        DeclareLaunchArgument("config_file", default_value=str(SHARE / "config" / "hand_mesh.yaml"),
+                              description="Parameters YAML"),
+        DeclareLaunchArgument("backend", default_value="auto",
+                              description="auto, onnxruntime, torch or tensorrt"),
+        DeclareLaunchArgument("device", default_value="cpu", description="cpu or cuda[:N]"),
+        DeclareLaunchArgument("model_variant", default_value="full", description="full or lite"),
+        DeclareLaunchArgument("rviz", default_value="false", description="Start RViz with our config"),
+        Node(
+            package="hand_mesh_ros",
+            executable="detector_node",
+            name="hand_detector",
+            namespace=namespace,
+            parameters=[config_file, overrides],
+            remappings=[("image", image)],
+            output="screen",
+        ),
+        Node(
+            package="hand_mesh_ros",
+            executable="reconstruction_node",
+            name="hand_reconstruction",
+            namespace=namespace,
+            parameters=[config_file, overrides],
+            remappings=[("image", image), ("camera_info", camera_info)],
+            output="screen",
+        ),
+        Node(
+            package="rviz2",
+            executable="rviz2",
+            name="rviz2",
+            arguments=["-d", str(SHARE / "rviz" / "hand_mesh.rviz")],
+            condition=IfCondition(LaunchConfiguration("rviz")),
+        ),
+    ])

@@ -1,0 +1,78 @@
+"""`launch` is not installable here: check the launch file statically against the package.
+
+Every executable it starts exists (installed from scripts/ by CMakeLists.txt), every file it names is
+installed, every parameter it sets is declared by the node, and config/hand_mesh.yaml holds exactly the
+declared parameters with their defaults.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import yaml
+
+from hand_mesh_ros.reconstruction.config import ReconstructionConfig
+from hand_mesh_ros.ros.node_config import DetectorConfig, ReconstructionNodeConfig
+from hand_mesh_ros.settings import settings_of
+
+REPO = Path(__file__).resolve().parents[1]
+LAUNCH = REPO / "launch" / "hand_mesh.launch.py"
+DECLARED = {
+    "hand_detector": {s.name: s for s in settings_of(DetectorConfig)},
+    "hand_reconstruction": {s.name: s for t in (ReconstructionConfig, ReconstructionNodeConfig)
+                            for s in settings_of(t)},
+}
+EXECUTABLE_NODE = {"detector_node": "hand_detector", "reconstruction_node": "hand_reconstruction"}
+
+
+def _kwargs(call: ast.Call) -> dict[str, ast.expr]:
+    return {k.arg: k.value for k in call.keywords if k.arg}
+
+
+def _node_calls(tree: ast.AST) -> list[dict[str, ast.expr]]:
+    return [_kwargs(n) for n in ast.walk(tree)
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "Node"]
+
+
+def _overrides(tree: ast.AST) -> set[str]:
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "overrides" for t in n.targets):
+            assert isinstance(n.value, ast.Dict)
+            return {k.value for k in n.value.keys if isinstance(k, ast.Constant)}
+    return set()
+
+
+def test_launch_file_references_exist() -> None:
+    tree = ast.parse(LAUNCH.read_text())
+    nodes = _node_calls(tree)
+    ours = [n for n in nodes if ast.literal_eval(n["package"]) == "hand_mesh_ros"]
+    assert {ast.literal_eval(n["executable"]) for n in ours} == set(EXECUTABLE_NODE)
+    cmake = (REPO / "CMakeLists.txt").read_text()
+    assert "scripts/*" in cmake and "lib/${PROJECT_NAME}" in cmake
+    for n in ours:
+        exe = ast.literal_eval(n["executable"])
+        script = REPO / "scripts" / exe
+        assert script.is_file() and script.stat().st_mode & 0o111, f"{script} missing or not executable"
+        assert ast.literal_eval(n["name"]) == EXECUTABLE_NODE[exe]
+    overrides = _overrides(tree)
+    assert overrides, "the launch file's parameter overrides were not found"
+    for node_name, declared in DECLARED.items():
+        assert overrides <= set(declared), f"{node_name} does not declare {overrides - set(declared)}"
+    source = LAUNCH.read_text()
+    for rel in ('"config" / "hand_mesh.yaml"', '"rviz" / "hand_mesh.rviz"'):
+        assert rel in source
+    assert (REPO / "config" / "hand_mesh.yaml").is_file() and (REPO / "rviz" / "hand_mesh.rviz").is_file()
+    for d in ("launch", "config", "rviz"):
+        assert d in cmake
+
+
+def test_yaml_holds_the_declared_defaults() -> None:
+    data = yaml.safe_load((REPO / "config" / "hand_mesh.yaml").read_text())
+    assert set(data) == set(DECLARED)
+    for node_name, declared in DECLARED.items():
+        values = data[node_name]["ros__parameters"]
+        assert set(values) == set(declared), f"{node_name}: YAML and declared parameters differ"
+        for name, value in values.items():
+            assert value == declared[name].default, f"{node_name}.{name}: YAML {value!r} != default"
+            assert declared[name].check(value) is None

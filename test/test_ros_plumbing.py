@@ -1,0 +1,135 @@
+"""Node plumbing without models: stamp matching, detection schedule, parameters, diagnostics, TF maths."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from hand_mesh_ros.reconstruction.scheduler import DetectionScheduler
+from hand_mesh_ros.settings import setting, settings_of, validate
+
+
+def _msg(sec: int, nsec: int = 0, tag: str = "") -> SimpleNamespace:
+    return SimpleNamespace(header=SimpleNamespace(stamp=SimpleNamespace(sec=sec, nanosec=nsec)), tag=tag)
+
+
+def test_stamp_sync_matches_and_bounds_memory() -> None:
+    from hand_mesh_ros.ros.stamp_sync import StampSynchronizer
+
+    pairs: list[tuple[str, str]] = []
+    sync = StampSynchronizer(2, lambda a, b: pairs.append((a.tag, b.tag)), queue_size=3)
+    sync.add(0, _msg(1, tag="img1"))
+    sync.add(0, _msg(2, tag="img2"))
+    sync.add(1, _msg(2, tag="det2"))  # matches 2; 1 can never complete in order: dropped
+    assert pairs == [("img2", "det2")] and sync.dropped == 1
+    sync.add(1, _msg(1, tag="late det1"))  # older than the last match
+    assert sync.dropped == 2
+    for s in range(3, 10):  # images without detections: the queue stays bounded
+        sync.add(0, _msg(s, tag=f"img{s}"))
+    assert len(sync._pending) == 3 and sync.dropped == 2 + 4
+    sync.add(1, _msg(9, tag="det9"))
+    assert pairs[-1] == ("img9", "det9")
+
+
+def test_scheduler_on_demand_follows_tracking() -> None:
+    s = DetectionScheduler("on_demand", every_n=3, max_hands=2, timeout_s=0.5)
+    assert s.should_detect(0.0)  # nothing tracked yet
+    s.report_tracked(2, 0.0)
+    assert not any(s.should_detect(0.04 * i) for i in range(1, 8))  # both hands tracked: never
+    s.report_tracked(1, 0.3)
+    runs = [s.should_detect(0.3 + 0.04 * i) for i in range(1, 7)]
+    assert runs.count(True) == 2  # one hand tracked: look for the second every 3rd frame
+    assert s.should_detect(2.0)  # tracking report is stale: detect
+    s.report_tracked(0, 2.0)
+    assert s.should_detect(2.04)
+
+
+def test_scheduler_modes() -> None:
+    every = DetectionScheduler("every_frame")
+    assert all(every.should_detect(i) for i in range(5))
+    nth = DetectionScheduler("every_n", every_n=4)
+    assert [nth.should_detect(i) for i in range(8)] == [True, False, False, False, True, False, False, False]
+    with pytest.raises(ValueError, match="detection mode"):
+        DetectionScheduler("sometimes")
+
+
+@dataclass(frozen=True)
+class _Cfg:
+    rate: float = setting(2.5, "A rate.", 0.0, 10.0)
+    mode: str = setting("a", "A mode.", choices=("a", "b"))
+    count: int = setting(3, "A count.", 1, 5)
+    flag: bool = setting(True, "A flag.")
+
+
+def test_settings_validate() -> None:
+    assert [s.name for s in settings_of(_Cfg)] == ["rate", "mode", "count", "flag"]
+    validate(_Cfg())
+    with pytest.raises(ValueError, match=r"rate must be <= 10\.0.*mode must be one of a, b"):
+        validate(_Cfg(rate=11.0, mode="c"))
+    spec = settings_of(_Cfg)[2]
+    assert spec.check(2.0) == "count must be int, got float 2.0"
+    assert settings_of(_Cfg)[0].check(3) is None  # an int is fine for a float
+
+
+@pytest.mark.ros
+def test_parameters_declared_with_ranges_and_validated(ros_context) -> None:  # type: ignore[no-untyped-def]
+    import rclpy
+    from rclpy.parameter import Parameter
+
+    from hand_mesh_ros.ros import params
+
+    node = rclpy.create_node("params_test", context=ros_context)
+    try:
+        params.declare(node, _Cfg)
+        desc = node.describe_parameter("rate")
+        assert desc.description == "A rate."
+        assert desc.floating_point_range[0].to_value == 10.0
+        assert "One of: a, b" in node.describe_parameter("mode").description
+        bad = node.set_parameters([Parameter("mode", value="z")])[0]
+        assert not bad.successful and "mode must be one of" in bad.reason
+        good = node.set_parameters([Parameter("count", value=4)])[0]
+        assert good.successful
+        assert params.read(node, _Cfg) == _Cfg(count=4)
+    finally:
+        node.destroy_node()
+
+
+@pytest.mark.ros
+def test_invalid_start_parameter_is_refused(ros_context) -> None:  # type: ignore[no-untyped-def]
+    import rclpy
+    from rclpy.exceptions import InvalidParameterValueException
+    from rclpy.parameter import Parameter
+
+    from hand_mesh_ros.ros import params
+
+    for override, error, match in (
+        (Parameter("mode", value="z"), ValueError, "mode must be one of a, b"),
+        (Parameter("count", value=9), InvalidParameterValueException, "out of range"),  # rclpy's range check
+    ):
+        node = rclpy.create_node("params_test_bad", context=ros_context, parameter_overrides=[override])
+        try:
+            with pytest.raises(error, match=match):
+                params.declare(node, _Cfg)
+        finally:
+            node.destroy_node()
+
+
+@pytest.mark.ros
+def test_quaternion_and_tf_tree(ros_messages) -> None:  # type: ignore[no-untyped-def]
+    from hand_mesh_ros.ros.hand_msgs import JOINT_PARENTS, quaternion_from_matrix
+
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        q = rng.normal(size=4)
+        q /= np.linalg.norm(q)
+        x, y, z, w = q
+        r = np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+                      [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+                      [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
+        got = quaternion_from_matrix(r)
+        assert np.allclose(got, q) or np.allclose(got, -q)
+    assert JOINT_PARENTS[0] == -1 and all(JOINT_PARENTS[j] < j for j in range(1, 21))
+    assert [JOINT_PARENTS[t] for t in (4, 8, 12, 16, 20)] == [3, 7, 11, 15, 19]
