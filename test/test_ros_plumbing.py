@@ -133,3 +133,65 @@ def test_quaternion_and_tf_tree(ros_messages) -> None:  # type: ignore[no-untype
         assert np.allclose(got, q) or np.allclose(got, -q)
     assert JOINT_PARENTS[0] == -1 and all(JOINT_PARENTS[j] < j for j in range(1, 21))
     assert [JOINT_PARENTS[t] for t in (4, 8, 12, 16, 20)] == [3, 7, 11, 15, 19]
+
+
+def _fake_hand(track_id: int, side: str, rng: np.random.Generator):  # type: ignore[no-untyped-def]
+    from hand_mesh_ros.perception.types import HandRegion
+    from hand_mesh_ros.reconstruction.types import ReconstructedHand
+
+    joints = rng.normal(scale=0.03, size=(21, 3)) + [0.0, 0.0, 0.5]
+    return ReconstructedHand(
+        track_id=track_id, handedness=side, handedness_score=0.9, confidence=0.7,  # type: ignore[arg-type]
+        joint_confidences=np.full(21, 0.5, np.float32), held=False, joints=joints,
+        joints_px=rng.uniform(0, 400, size=(21, 2)), joint_frames=np.tile(np.eye(3), (21, 1, 1)),
+        frame_names=tuple(f"j{i}" for i in range(21)), wrist_position=joints[0], wrist_rotation=np.eye(3),
+        pose=np.zeros(48, np.float32), shape=np.zeros(10, np.float32), model_name="open_hand",
+        vertices=rng.normal(scale=0.05, size=(50, 3)).astype(np.float32),
+        faces=rng.integers(0, 50, size=(80, 3)).astype(np.int32), region=HandRegion(1.0, 2.0, 3.0, 3.0, 0.0),
+        palm_score=None)
+
+
+@pytest.mark.ros
+def test_fast_marker_serialization_equals_slow_path(ros_messages) -> None:  # type: ignore[no-untyped-def]
+    from rclpy.serialization import deserialize_message, serialize_message
+    from std_msgs.msg import Header
+    from visualization_msgs.msg import MarkerArray
+
+    from hand_mesh_ros.ros.hand_msgs import hand_markers, hand_markers_cdr
+
+    rng = np.random.default_rng(7)
+    hands = [_fake_hand(1, "left", rng), _fake_hand(2, "right", rng)]
+    header = Header(frame_id="cam")
+    header.stamp.sec = 5
+    for gone in ([], [9, 11]):
+        fast = deserialize_message(hand_markers_cdr(header, hands, gone, 0.25, 0.8, True), MarkerArray)
+        slow = deserialize_message(serialize_message(hand_markers(header, hands, gone, 0.25, 0.8, True)),
+                                   MarkerArray)
+        assert fast == slow
+        mesh = next(m for m in fast.markers if m.ns == "hand_mesh" and m.id == 2)
+        corners = hands[1].vertices[hands[1].faces.reshape(-1)]
+        assert len(mesh.points) == 240 and mesh.points[5].y == pytest.approx(float(corners[5, 1]))
+        assert sum(m.action == m.DELETE for m in fast.markers) == 2 * len(gone)
+
+
+@pytest.mark.ros
+def test_tf_transforms_rebuild_joint_positions(ros_messages) -> None:  # type: ignore[no-untyped-def]
+    from std_msgs.msg import Header
+
+    from hand_mesh_ros.ros.hand_msgs import JOINT_PARENTS, hand_transforms
+
+    rng = np.random.default_rng(8)
+    hands = [_fake_hand(1, "left", rng), _fake_hand(5, "left", rng)]
+    tfs = hand_transforms(Header(frame_id="cam"), hands, "hand_")
+    assert len(tfs) == 42
+    names = {t.child_frame_id for t in tfs}
+    assert "hand_left_j0" in names and "hand_left2_j0" in names  # second hand of a side: 'left2'
+    first = {t.child_frame_id: t for t in tfs[:21]}
+    # Frames are identity rotations here, so chaining translations must give back the joints.
+    for j in range(21):
+        pos, k = np.zeros(3), j
+        while k >= 0:
+            tr = first[f"hand_left_j{k}"].transform.translation
+            pos += [tr.x, tr.y, tr.z]
+            k = JOINT_PARENTS[k]
+        assert np.allclose(pos, hands[0].joints[j])

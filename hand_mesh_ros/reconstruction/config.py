@@ -26,8 +26,9 @@ class ReconstructionConfig(ModelSettings):
     min_detection_score: float = setting(0.5, "Palm detector score threshold (offline/single-process mode).",
                                          0.0, 1.0)
     min_presence: float = setting(0.5, "Landmark hand-presence threshold; below it the track is lost.", 0.0, 1.0)
-    detect_every: int = setting(1, "Single-process mode: while fewer than max_hands are tracked, run the palm "
-                                "detector every N-th frame.", 1, 1000)
+    detect_every: int = setting(10, "Single-process mode: while some but fewer than max_hands are tracked, look "
+                                "for more hands every N-th frame (MediaPipe: every frame; with no hand tracked "
+                                "the detector runs on every frame).", 1, 1000)
     hand_model: str = setting("auto", "Hand model: auto uses MANO when mano_dir is set, else the embedded "
                               "open hand model.", choices=("auto", "open_hand", "mano"), read_only=True)
     mano_dir: str = setting("", "Folder with the user's MANO_RIGHT.pkl / MANO_LEFT.pkl (never shipped).",

@@ -26,7 +26,7 @@ from .camera_info import camera_model_from_info
 from .detection_msgs import msg_to_palms, regions_to_msg
 from .detector_node import stamp_seconds
 from .diagnostics import NodeHealth
-from .hand_msgs import hand_markers, hand_transforms, hands_to_msg, topology_msg
+from .hand_msgs import hand_markers_cdr, hand_transforms, hands_to_msg, topology_msg
 from .image_conversion import ImageConversionError, image_to_rgb, rgb_to_image
 from .node_config import ReconstructionNodeConfig
 from .node_main import run
@@ -155,8 +155,8 @@ class ReconstructionNode(LifecycleNode):
         cfg = self.node_cfg
         ids = {h.track_id for h in result.hands}
         if cfg.publish_markers:
-            markers = hand_markers(header, result.hands, sorted(self._shown - ids), cfg.marker_lifetime_s,
-                                   cfg.mesh_alpha, cfg.publish_mesh_markers)
+            markers = hand_markers_cdr(header, result.hands, sorted(self._shown - ids), cfg.marker_lifetime_s,
+                                       cfg.mesh_alpha, cfg.publish_mesh_markers)
             self._pubs["markers"].publish(markers)
         self._shown = ids
         if self._tf is not None and result.hands:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -18,15 +19,33 @@ def _finger(j: int) -> int:
     return max(0, (j - 1) // 4)
 
 
-def draw_hands(image_rgb: np.ndarray, hands: Sequence[ReconstructedHand], camera: CameraModel | None = None,
-               mesh: bool = True) -> np.ndarray:
+@dataclass(frozen=True)
+class HandDrawing:
+    """What the overlay needs of one hand: joints_px (21, 2) px, mesh vertices (V, 3) m in the camera frame
+    and faces (F, 3) (empty arrays for no mesh), and a label."""
+
+    joints_px: np.ndarray
+    vertices: np.ndarray
+    faces: np.ndarray
+    label: str
+
+    @classmethod
+    def of(cls, hand: ReconstructedHand) -> HandDrawing:
+        label = f"#{hand.track_id} {hand.handedness} {hand.confidence:.2f} z={hand.joints[0, 2]:.2f}m"
+        return cls(hand.joints_px, hand.vertices, hand.faces, label + (" held" if hand.held else ""))
+
+
+def draw_hands(image_rgb: np.ndarray, hands: Sequence[ReconstructedHand | HandDrawing],
+               camera: CameraModel | None = None, mesh: bool = True) -> np.ndarray:
     """A copy of ``image_rgb`` with each hand's projected mesh (translucent), skeleton and a label
-    (track id, side, confidence; 'held' when the result is repeated)."""
+    (track id, side, confidence, wrist depth; 'held' when the result is repeated)."""
     out = np.ascontiguousarray(image_rgb).copy()
-    for hand in hands:
-        if mesh and camera is not None and len(hand.vertices):
+    for item in hands:
+        hand = item if isinstance(item, HandDrawing) else HandDrawing.of(item)
+        if mesh and camera is not None and len(hand.vertices) and len(hand.faces):
             px = camera.project(np.asarray(hand.vertices, dtype=np.float64))
-            tris = np.round(px[np.asarray(hand.faces)]).astype(np.int32)
+            tris = px[np.asarray(hand.faces)]
+            tris = np.round(tris[np.all(np.isfinite(tris), axis=(1, 2))]).astype(np.int32)
             layer = out.copy()
             cv2.fillPoly(layer, list(tris), (235, 190, 160), lineType=cv2.LINE_AA)
             out = cv2.addWeighted(layer, 0.45, out, 0.55, 0)
@@ -37,9 +56,7 @@ def draw_hands(image_rgb: np.ndarray, hands: Sequence[ReconstructedHand], camera
         for j, q in enumerate(pts):
             cv2.circle(out, tuple(q), 3, (255, 255, 255), -1, cv2.LINE_AA)
             cv2.circle(out, tuple(q), 3, _FINGER_COLORS[_finger(j)], 1, cv2.LINE_AA)
-        label = f"#{hand.track_id} {hand.handedness} {hand.confidence:.2f} z={hand.joints[0, 2]:.2f}m"
-        if hand.held:
-            label += " held"
+        label = hand.label
         org = (int(pts[:, 0].min()), max(12, int(pts[:, 1].min()) - 8))
         cv2.putText(out, label, org, cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 3, cv2.LINE_AA)
         cv2.putText(out, label, org, cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)

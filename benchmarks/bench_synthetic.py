@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Generate the synthetic sequence and run the real perception and reconstruction over it; print figures.
+
+Usage: python benchmarks/bench_synthetic.py [--frames 60] [--seed 0] [--no-cache]
+Prints: generation time per frame; palm detector + landmarks (HandPerception, tracking mode): hands found
+per frame and the landmark error vs the truth projections (px); HandReconstructor with the default
+ReconstructionConfig: hands found, 2D error of the published joints, camera-space error (mm, absolute and
+wrist-aligned), handedness. Needs converted models (python -m hand_mesh_ros.perception.convert).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+from hand_mesh_ros.geometry.hand_size import DEFAULT_PALM_SIZE_M
+from hand_mesh_ros.perception.pipeline import HandPerception
+from hand_mesh_ros.reconstruction import HandReconstructor, ReconstructionConfig
+from hand_mesh_ros.synthetic import SyntheticSequence, load_or_make_sequence, make_sequence, match_hands
+
+
+def stats(values: list[float]) -> str:
+    if not values:
+        return "n/a"
+    a = np.asarray(values)
+    return f"mean {a.mean():.2f}, median {np.median(a):.2f}, p95 {np.percentile(a, 95):.2f}, max {a.max():.2f}"
+
+
+def perception_figures(seq: SyntheticSequence) -> None:
+    perception = HandPerception()
+    found_frames = both_frames = two_hand_frames = 0
+    errors: list[float] = []
+    hand_ok = hand_total = 0
+    per_frame = []
+    for frame in seq:
+        obs = perception.process(frame.rgb)
+        n_found = 0
+        for t in frame.hands:
+            best = min(obs, key=lambda o: np.linalg.norm(o.landmarks_px[0, :2] - t.joints_px[0]), default=None)
+            if best is not None and np.linalg.norm(best.landmarks_px[0, :2] - t.joints_px[0]) < 60:
+                n_found += 1
+                errors.append(float(np.linalg.norm(best.landmarks_px[:, :2] - t.joints_px, axis=1).mean()))
+                hand_ok += best.handedness == t.side
+            hand_total += 1
+        per_frame.append(n_found)
+        found_frames += n_found == len(frame.hands)
+        if len(frame.hands) == 2:
+            two_hand_frames += 1
+            both_frames += n_found == 2
+    print("HandPerception (tracking mode):")
+    print(f"  frames with every visible hand found: {found_frames}/{len(seq)}"
+          f" ({100 * found_frames / len(seq):.0f} %); two-hand frames with both found: "
+          f"{both_frames}/{two_hand_frames}")
+    print(f"  hands found per frame: {''.join(str(n) for n in per_frame)}")
+    print(f"  landmark error vs truth projection, px (per hand, mean over 21): {stats(errors)}")
+    print(f"  handedness correct: {hand_ok}/{len(errors)} found hands")
+    static_found = sum(
+        len(perception.process(f.rgb, static=True)) >= len(f.hands) for f in seq
+    )
+    print(f"  static mode (palm detector on every frame): frames with all hands: {static_found}/{len(seq)}")
+
+
+def reconstruction_figures(seq: SyntheticSequence, config: ReconstructionConfig, label: str) -> None:
+    rec = HandReconstructor(config)
+    matches = []
+    per_frame = []
+    ms = []
+    for frame in seq:
+        t0 = time.perf_counter()
+        res = rec.process(frame.rgb, seq.camera, frame.stamp_s)
+        ms.append((time.perf_counter() - t0) * 1e3)
+        m = match_hands(frame.hands, res.hands)
+        matches.extend(m)
+        per_frame.append(sum(x.found for x in m))
+    found = [m for m in matches if m.found]
+    all_found = sum(n == len(f.hands) for n, f in zip(per_frame, seq))
+    two = [(n, f) for n, f in zip(per_frame, seq) if len(f.hands) == 2]
+    print(f"HandReconstructor ({label}):")
+    print(f"  frames with every visible hand found: {all_found}/{len(seq)}; two-hand frames with both: "
+          f"{sum(n == 2 for n, _ in two)}/{len(two)}; hands found {len(found)}/{len(matches)}")
+    print(f"  hands found per frame: {''.join(str(n) for n in per_frame)}")
+    print(f"  2D error of published joints, px: {stats([m.px_error for m in found])}")
+    print(f"  camera-space error (MPJPE), mm: {stats([m.mm_error for m in found])}")
+    print(f"  wrist-aligned error, mm: {stats([m.mm_error_aligned for m in found])}")
+    print(f"  handedness correct: {sum(bool(m.handedness_ok) for m in found)}/{len(found)}")
+    print(f"  process() time per frame, ms: {stats(ms)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-cache", action="store_true", help="render afresh (also times generation)")
+    args = parser.parse_args(argv)
+    if args.no_cache:
+        t0 = time.perf_counter()
+        seq = make_sequence(args.frames, seed=args.seed)
+        print(f"generation: {(time.perf_counter() - t0) * 1e3 / len(seq):.1f} ms per frame "
+              f"(including model loading)")
+    else:
+        seq = load_or_make_sequence(num_frames=args.frames, seed=args.seed)
+    sizes = [h.palm_size_m for f in seq for h in f.hands]
+    palm_px = [h.palm_size_m * seq.camera.k[0, 0] / h.joints[0, 2] for f in seq for h in f.hands]
+    depths = [h.joints[0, 2] for f in seq for h in f.hands]
+    print(f"sequence: {len(seq)} frames {seq.width}x{seq.height}, seed {seq.seed}; true palm size "
+          f"{min(sizes) * 1e3:.1f}-{max(sizes) * 1e3:.1f} mm; palm (wrist-MCP) {min(palm_px):.0f}-"
+          f"{max(palm_px):.0f} px; wrist depth {min(depths):.2f}-{max(depths):.2f} m")
+    perception_figures(seq)
+    reconstruction_figures(seq, ReconstructionConfig(), f"default config, hand_size_m {DEFAULT_PALM_SIZE_M}")
+    true_size = float(np.mean(sizes))
+    reconstruction_figures(seq, ReconstructionConfig(hand_size_m=round(true_size, 4)),
+                           f"hand_size_m = true mean palm size {true_size:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""Write and read rosbag2 files (MCAP by default, sqlite3 too) with the pure-Python ``rosbags`` library.
+
+Messages are serialized with rclpy (CDR), so any type the ROS install knows can be recorded; the bag's
+type definitions come from ``rosbags``' Kilted type store plus our own .msg files, so other tools
+(``ros2 bag``, Foxglove, rosbags) can read the bag without this package.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from rclpy.serialization import deserialize_message, serialize_message
+from rosbags.rosbag2 import Reader, StoragePlugin, Writer
+from rosbags.typesys import Stores, get_types_from_msg, get_typestore
+
+MSG_DIRS = (Path(__file__).resolve().parents[2] / "msg",)
+
+
+def _our_msg_dir() -> Path:
+    for d in MSG_DIRS:
+        if d.is_dir():
+            return d
+    from ament_index_python.packages import get_package_share_directory
+
+    return Path(get_package_share_directory("hand_mesh_ros")) / "msg"
+
+
+def make_typestore() -> Any:
+    """Kilted's standard types plus hand_mesh_ros' messages."""
+    store = get_typestore(Stores.ROS2_KILTED)
+    types: dict[str, Any] = {}
+    for path in sorted(_our_msg_dir().glob("*.msg")):
+        types.update(get_types_from_msg(path.read_text(), f"hand_mesh_ros/msg/{path.stem}"))
+    store.register(types)
+    return store
+
+
+def type_name(msg: Any) -> str:
+    """'pkg/msg/Name' of an rclpy message instance."""
+    return f"{type(msg).__module__.split('.')[0]}/msg/{type(msg).__name__}"
+
+
+def message_class(name: str) -> Any:
+    """The rclpy class of 'pkg/msg/Name'."""
+    pkg, _, cls = name.split("/")
+    return getattr(importlib.import_module(f"{pkg}.msg"), cls)
+
+
+class BagRecorder:
+    """Records rclpy messages into a new bag directory: ``write(topic, msg, stamp_ns)``."""
+
+    def __init__(self, path: Path | str, storage: str = "mcap") -> None:
+        self.path = Path(path)
+        if self.path.exists():
+            raise FileExistsError(f"bag {self.path} exists; choose another path or delete it")
+        plugin = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}[storage]
+        self._store = make_typestore()
+        self._writer = Writer(self.path, version=9, storage_plugin=plugin)
+        self._writer.open()
+        self._connections: dict[str, Any] = {}
+        self.count = 0
+
+    def write(self, topic: str, msg: Any, stamp_ns: int) -> None:
+        conn = self._connections.get(topic)
+        if conn is None:
+            conn = self._writer.add_connection(topic, type_name(msg), typestore=self._store)
+            self._connections[topic] = conn
+        self._writer.write(conn, int(stamp_ns), serialize_message(msg))
+        self.count += 1
+
+    def close(self) -> None:
+        self._writer.close()
+
+    def __enter__(self) -> BagRecorder:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class BagMessage:
+    topic: str
+    stamp_ns: int  # the bag's receive/record time
+    msg: Any
+
+
+def read_bag(path: Path | str, topics: Sequence[str] | None = None) -> Iterator[BagMessage]:
+    """Messages of ``topics`` (all when None) in time order, deserialized into rclpy classes."""
+    with Reader(Path(path)) as reader:
+        conns = [c for c in reader.connections if topics is None or c.topic in topics]
+        classes = {c.id: message_class(c.msgtype) for c in conns}
+        for conn, stamp, raw in reader.messages(connections=conns):
+            yield BagMessage(conn.topic, stamp, deserialize_message(bytes(raw), classes[conn.id]))
+
+
+def bag_topics(path: Path | str) -> dict[str, str]:
+    """Topic -> type name of a bag."""
+    with Reader(Path(path)) as reader:
+        return {c.topic: c.msgtype for c in reader.connections}

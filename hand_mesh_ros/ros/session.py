@@ -1,0 +1,137 @@
+"""Drive the two nodes from one process: start them, feed frames as a camera would, collect the results.
+
+The demo, the bag replay and the benchmark use this; so does the node test. Everything stays on loopback
+DDS (the nodes are started with :class:`~.launcher.NodeProcesses`, which refuses otherwise).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+import rclpy
+from rclpy.executors import SingleThreadedExecutor
+
+from ..geometry.camera import CameraModel
+from .bag_io import BagRecorder
+from .camera_info import camera_info_from_model
+from .launcher import NodeProcesses
+from .player import FramePlayer
+from .result_listener import ResultListener
+from .stamp_sync import stamp_of
+
+
+@dataclass(frozen=True)
+class FrameOutcome:
+    """What came back for one fed frame: the HandArray (None when none arrived in time) and the latency
+    from publishing the image to receiving its HandArray, seconds."""
+
+    index: int
+    stamp_ns: int
+    hands: Any | None
+    latency_s: float | None
+
+
+class PipelineSession:
+    """Context manager: nodes running, a driver node publishing ``image``/``camera_info`` and listening.
+
+    ``recorder``: inputs and outputs are written to it (bag time = the image stamp for inputs and
+    stamped outputs). ``params``: per-executable ROS parameters (``name:=value`` strings).
+    ``single_node``: run only the reconstruction node, with its own palm detector.
+    """
+
+    def __init__(self, frame_id: str = "camera_optical_frame", recorder: BagRecorder | None = None,
+                 params: dict[str, Sequence[str]] | None = None, params_file: Path | None = None,
+                 log_dir: Path | None = None, keep_markers: bool = False, single_node: bool = False) -> None:
+        self.frame_id = frame_id
+        self.recorder = recorder
+        params = dict(params or {})
+        nodes: tuple[str, ...] = ("detector_node", "reconstruction_node")
+        if single_node:  # palm detection inside the reconstruction node
+            params["reconstruction_node"] = [*params.get("reconstruction_node", ()), "external_detections:=false"]
+            nodes = ("reconstruction_node",)
+        self._procs = NodeProcesses(params_file=params_file, params=params, log_dir=log_dir, nodes=nodes)
+        self._keep_markers = keep_markers
+        self.outcomes: list[FrameOutcome] = []
+
+    def __enter__(self) -> PipelineSession:
+        self.context = rclpy.context.Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node("hand_mesh_driver", context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self.player = FramePlayer(self.node, self.frame_id)
+        self.listener = ResultListener(self.node, self._keep_markers, self._record_output)
+        self._procs.__enter__()
+        return self
+
+    def _record_output(self, topic: str, msg: Any) -> None:
+        if self.recorder is None:
+            return
+        if hasattr(msg, "header"):
+            stamp = msg.header.stamp
+        elif hasattr(msg, "markers") and msg.markers:
+            stamp = msg.markers[0].header.stamp
+        elif hasattr(msg, "transforms") and msg.transforms:
+            stamp = msg.transforms[0].header.stamp
+        else:
+            return
+        self.recorder.write(topic if topic.startswith("/") else f"/{topic}", msg, stamp.sec * 10**9 + stamp.nanosec)
+
+    def spin(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.executor.spin_once(timeout_sec=min(0.02, max(0.0, end - time.monotonic())))
+
+    def wait_ready(self, rgb: np.ndarray, camera: CameraModel, timeout_s: float = 120.0) -> float:
+        """Publish ``rgb`` until the nodes answer (models loaded); returns the seconds it took."""
+        start = time.monotonic()
+        while time.monotonic() - start < timeout_s:
+            if not self._procs.alive():
+                break
+            header = self.player.publish(rgb, camera)
+            end = time.monotonic() + 2.0
+            while stamp_of(type("M", (), {"header": header})) not in self.listener.received.hands \
+                    and time.monotonic() < end:
+                self.executor.spin_once(timeout_sec=0.05)
+            if stamp_of(type("M", (), {"header": header})) in self.listener.received.hands:
+                self.listener.received.hands.clear()
+                return time.monotonic() - start
+        raise RuntimeError("the nodes did not answer (see their logs below)\n" + self._procs.logs())
+
+    def feed(self, index: int, rgb: np.ndarray, camera: CameraModel, stamp_ns: int, wait_s: float) -> FrameOutcome:
+        """Publish one frame (and record it) and wait up to ``wait_s`` for its HandArray."""
+        sent = time.monotonic()
+        header = self.player.publish(rgb, camera, stamp_ns)
+        stamp = (header.stamp.sec, header.stamp.nanosec)
+        if self.recorder is not None:
+            from .image_conversion import rgb_to_image
+
+            self.recorder.write("/camera/image_raw", rgb_to_image(rgb, header), stamp_ns)
+            self.recorder.write("/camera/camera_info", camera_info_from_model(camera, header), stamp_ns)
+        end = sent + wait_s
+        while stamp not in self.listener.received.hands and time.monotonic() < end:
+            self.executor.spin_once(timeout_sec=0.005)
+        msg = self.listener.received.hands.get(stamp)
+        arrived = self.listener.received.hands_time.get(stamp)
+        outcome = FrameOutcome(index, stamp_ns, msg, (arrived - sent) if arrived is not None else None)
+        self.outcomes.append(outcome)
+        return outcome
+
+    def logs(self) -> str:
+        return self._procs.logs()
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        try:
+            self.spin(0.5)
+        finally:
+            self._procs.__exit__(et, ev, tb)
+            self.executor.shutdown()
+            self.node.destroy_node()
+            rclpy.shutdown(context=self.context)

@@ -1,0 +1,159 @@
+"""Key poses and smooth hand trajectories of the synthetic sequence.
+
+A hand's motion is a list of key states (time, finger pose, where the hand is, how it is turned) eased from
+one to the next with a smoothstep, so positions, orientations and finger angles change continuously like a
+hand filmed at 30 fps. Finger poses are anatomical angles (15, 3) per MANO joint 1-15 (twist, flexion,
+abduction; radians; see ``handmodel.limits``). Orientation angles are applied in the camera optical frame
+to a base orientation with the fingers pointing up in the image and the palm facing the camera.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def key_poses() -> dict[str, np.ndarray]:
+    """Named finger poses, anatomical angles (15, 3), MANO joint order 1-15 (index, middle, pinky, ring,
+    thumb; each MCP/CMC, PIP/MCP, DIP/IP)."""
+    open_palm = np.zeros((15, 3))
+    open_palm[[0, 6, 9], 2] = (0.12, -0.15, -0.07)  # fingers slightly spread
+    open_palm[12, 2] = -0.15
+    point = np.zeros((15, 3))
+    for f in (1, 2, 3):  # middle, pinky, ring curled
+        point[3 * f : 3 * f + 3, 1] = (1.2, 1.4, 0.8)
+    point[12:15, 1] = (0.4, 0.5, 0.6)  # thumb folded over the curled fingers
+    point[12, 2] = 0.4
+    partial = np.zeros((15, 3))
+    for f in range(4):
+        partial[3 * f : 3 * f + 3, 1] = (0.55, 0.7, 0.4)
+    partial[12:15, 1] = (0.2, 0.25, 0.3)
+    partial[12, 2] = 0.2
+    pinch = np.zeros((15, 3))
+    pinch[0:3, 1] = (0.75, 0.8, 0.5)
+    pinch[3:12, 1] = np.tile((0.2, 0.3, 0.2), 3)
+    pinch[12:15, 1] = (0.35, 0.35, 0.5)
+    pinch[12, 2] = 0.55
+    return {"open": open_palm, "point": point, "partial": partial, "pinch": pinch}
+
+
+@dataclass(frozen=True)
+class KeyState:
+    """One key of a hand's motion.
+
+    u: time in [0, 1] over the hand's visible span; pose: a name of :func:`key_poses`;
+    centre: the hand's centre (about mid-palm) as normalised image coordinates (x/z, y/z) and depth z (m);
+    roll: rotation about the optical axis (rad, positive turns the fingers towards image right);
+    pitch / yaw: tilt of the palm about the camera x / y axes (rad).
+    """
+
+    u: float
+    pose: str
+    centre: tuple[float, float, float]
+    roll: float = 0.0
+    pitch: float = 0.0
+    yaw: float = 0.0
+
+
+@dataclass(frozen=True)
+class HandState:
+    """The interpolated state of one hand at one instant (anatomical pose (15, 3) rad, centre (3,) with
+    normalised x, y and depth z in metres, roll / pitch / yaw rad)."""
+
+    anatomical: np.ndarray
+    centre: np.ndarray
+    roll: float
+    pitch: float
+    yaw: float
+
+
+def smoothstep(t: np.ndarray | float) -> np.ndarray | float:
+    """3t^2 - 2t^3 on [0, 1] (zero slope at both ends)."""
+    t = np.clip(t, 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+def _hermite(values: np.ndarray, times: np.ndarray, i: int, t: float) -> np.ndarray:
+    """Cubic Hermite interpolation on segment i at t in [0, 1], Catmull-Rom tangents (zero at the ends)."""
+
+    def tangent(j: int) -> np.ndarray:
+        if j == 0 or j == len(times) - 1:
+            return np.zeros_like(values[j])
+        return (values[j + 1] - values[j - 1]) / (times[j + 1] - times[j - 1])
+
+    dt = times[i + 1] - times[i]
+    h00, h10 = 2 * t**3 - 3 * t**2 + 1, t**3 - 2 * t**2 + t
+    h01, h11 = -2 * t**3 + 3 * t**2, t**3 - t**2
+    return h00 * values[i] + h10 * dt * tangent(i) + h01 * values[i + 1] + h11 * dt * tangent(i + 1)
+
+
+def interpolate(keys: list[KeyState], u: float) -> HandState:
+    """The hand's state at normalised time ``u`` in [0, 1].
+
+    Position and orientation follow a Catmull-Rom spline through the keys (continuous velocity); finger
+    angles are eased between neighbouring key poses with a smoothstep (never leaving the range of the two
+    poses, so never leaving the joint limits).
+    """
+    if not keys:
+        raise ValueError("a trajectory needs at least one key")
+    if any(b.u <= a.u for a, b in zip(keys, keys[1:])):
+        raise ValueError("key times must increase strictly")
+    poses = key_poses()
+    for k in keys:
+        if k.pose not in poses:
+            raise ValueError(f"unknown key pose {k.pose!r}; known: {sorted(poses)}")
+    if len(keys) == 1:
+        k = keys[0]
+        return HandState(poses[k.pose].copy(), np.asarray(k.centre, dtype=np.float64), k.roll, k.pitch, k.yaw)
+    times = np.array([k.u for k in keys], dtype=np.float64)
+    u = float(np.clip(u, times[0], times[-1]))
+    i = min(int(np.searchsorted(times, u, side="right")) - 1, len(keys) - 2)
+    t = (u - times[i]) / (times[i + 1] - times[i])
+    motion = np.array([[*k.centre, k.roll, k.pitch, k.yaw] for k in keys], dtype=np.float64)
+    m = _hermite(motion, times, i, t)
+    s = float(smoothstep(t))
+    anatomical = (1.0 - s) * poses[keys[i].pose] + s * poses[keys[i + 1].pose]
+    return HandState(anatomical, m[:3], float(m[3]), float(m[4]), float(m[5]))
+
+
+def default_keys(side: str, rng: np.random.Generator) -> list[KeyState]:
+    """The scripted motion of one hand over its visible span, jittered a little by ``rng``.
+
+    Right hand: the whole sequence; alone in the first half near the image centre (coming close, going far),
+    then on the image left (where a person facing the camera holds it). Left hand: the second half, on the
+    image right.
+    """
+    if side == "right":
+        script = [
+            (0.0, "open", (0.00, 0.02, 0.50), 0.0, 0.0, 0.0),
+            (0.16, "point", (0.06, 0.00, 0.40), 0.2, 0.12, -0.15),
+            (0.33, "partial", (-0.04, 0.03, 0.55), -0.15, -0.1, 0.2),
+            (0.5, "pinch", (-0.15, 0.02, 0.68), 0.1, 0.1, 0.1),
+            (0.7, "open", (-0.22, 0.03, 0.58), -0.15, -0.1, -0.15),
+            (0.85, "point", (-0.20, 0.00, 0.72), 0.1, 0.05, 0.1),
+            (1.0, "partial", (-0.22, 0.03, 0.50), 0.0, 0.1, 0.1),
+        ]
+    elif side == "left":
+        script = [
+            (0.0, "open", (0.24, 0.02, 0.65), 0.1, 0.0, 0.0),
+            (0.35, "point", (0.20, 0.00, 0.48), 0.2, 0.1, -0.2),
+            (0.7, "pinch", (0.25, 0.04, 0.75), -0.1, -0.15, 0.15),
+            (1.0, "open", (0.21, 0.02, 0.42), 0.15, 0.1, 0.0),
+        ]
+    else:
+        raise ValueError(f"side must be 'right' or 'left', got {side!r}")
+    keys = []
+    for u, pose, (x, y, z), roll, pitch, yaw in script:
+        j = rng.uniform(-1.0, 1.0, size=6)
+        keys.append(
+            KeyState(
+                u=u,
+                pose=pose,
+                centre=(x + 0.02 * j[0], y + 0.02 * j[1], z * (1.0 + 0.05 * j[2])),
+                roll=roll + 0.08 * j[3],
+                pitch=pitch + 0.08 * j[4],
+                yaw=yaw + 0.08 * j[5],
+            )
+        )
+    return keys
