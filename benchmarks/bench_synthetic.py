@@ -13,7 +13,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
+import cv2
 import numpy as np
 
 from hand_mesh_ros.geometry.hand_size import DEFAULT_PALM_SIZE_M
@@ -57,10 +59,17 @@ def perception_figures(seq: SyntheticSequence) -> None:
     print(f"  hands found per frame: {''.join(str(n) for n in per_frame)}")
     print(f"  landmark error vs truth projection, px (per hand, mean over 21): {stats(errors)}")
     print(f"  handedness correct: {hand_ok}/{len(errors)} found hands")
-    static_found = sum(
-        len(perception.process(f.rgb, static=True)) >= len(f.hands) for f in seq
-    )
-    print(f"  static mode (palm detector on every frame): frames with all hands: {static_found}/{len(seq)}")
+    static_hands = static_frames = 0
+    for f in seq:
+        obs = perception.process(f.rgb, static=True)
+        hits = sum(
+            any(np.linalg.norm(o.landmarks_px[0, :2] - t.joints_px[0]) < 60 for o in obs) for t in f.hands
+        )
+        static_hands += hits
+        static_frames += hits == len(f.hands)
+    total = sum(len(f.hands) for f in seq)
+    print(f"  static mode (palm detector alone, every frame): hands found {static_hands}/{total} "
+          f"({100 * static_hands / total:.0f} %), frames with all hands {static_frames}/{len(seq)}")
 
 
 def reconstruction_figures(seq: SyntheticSequence, config: ReconstructionConfig, label: str) -> None:
@@ -76,8 +85,8 @@ def reconstruction_figures(seq: SyntheticSequence, config: ReconstructionConfig,
         matches.extend(m)
         per_frame.append(sum(x.found for x in m))
     found = [m for m in matches if m.found]
-    all_found = sum(n == len(f.hands) for n, f in zip(per_frame, seq))
-    two = [(n, f) for n, f in zip(per_frame, seq) if len(f.hands) == 2]
+    all_found = sum(n == len(f.hands) for n, f in zip(per_frame, seq, strict=True))
+    two = [(n, f) for n, f in zip(per_frame, seq, strict=True) if len(f.hands) == 2]
     print(f"HandReconstructor ({label}):")
     print(f"  frames with every visible hand found: {all_found}/{len(seq)}; two-hand frames with both: "
           f"{sum(n == 2 for n, _ in two)}/{len(two)}; hands found {len(found)}/{len(matches)}")
@@ -89,19 +98,38 @@ def reconstruction_figures(seq: SyntheticSequence, config: ReconstructionConfig,
     print(f"  process() time per frame, ms: {stats(ms)}")
 
 
+def write_strip(seq: SyntheticSequence, path: Path) -> None:
+    """Eight evenly spaced frames at half size (PNG, or JPEG for a .jpg path), two rows, frame numbers in the corner."""
+    idx = np.linspace(0, len(seq) - 1, 8).round().astype(int)
+    tiles = []
+    for i in idx:
+        tile = cv2.resize(seq[i].rgb, (seq.width // 2, seq.height // 2), interpolation=cv2.INTER_AREA)
+        cv2.putText(tile, str(i), (6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1, cv2.LINE_AA)
+        tiles.append(tile)
+    sheet = np.concatenate([np.concatenate(tiles[:4], axis=1), np.concatenate(tiles[4:], axis=1)], axis=0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    params = [cv2.IMWRITE_JPEG_QUALITY, 88] if path.suffix.lower() in (".jpg", ".jpeg") else []
+    cv2.imwrite(str(path), sheet[:, :, ::-1], params)
+    print(f"wrote {path}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-cache", action="store_true", help="render afresh (also times generation)")
+    parser.add_argument("--strip", type=Path, default=None,
+                        help="also write a contact sheet of 8 frames here, e.g. docs/images/synthetic_sequence.jpg")
     args = parser.parse_args(argv)
     if args.no_cache:
+        make_sequence(2, seed=args.seed)  # warm-up: imports, model files
         t0 = time.perf_counter()
         seq = make_sequence(args.frames, seed=args.seed)
-        print(f"generation: {(time.perf_counter() - t0) * 1e3 / len(seq):.1f} ms per frame "
-              f"(including model loading)")
+        print(f"generation: {(time.perf_counter() - t0) * 1e3 / len(seq):.1f} ms per frame")
     else:
         seq = load_or_make_sequence(num_frames=args.frames, seed=args.seed)
+    if args.strip is not None:
+        write_strip(seq, args.strip)
     sizes = [h.palm_size_m for f in seq for h in f.hands]
     palm_px = [h.palm_size_m * seq.camera.k[0, 0] / h.joints[0, 2] for f in seq for h in f.hands]
     depths = [h.joints[0, 2] for f in seq for h in f.hands]
@@ -113,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     true_size = float(np.mean(sizes))
     reconstruction_figures(seq, ReconstructionConfig(hand_size_m=round(true_size, 4)),
                            f"hand_size_m = true mean palm size {true_size:.4f}")
+    reconstruction_figures(seq, ReconstructionConfig(hand_size_m=round(true_size, 4), smoothing=False),
+                           "true palm size, smoothing off")
     return 0
 
 

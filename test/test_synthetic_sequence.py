@@ -3,13 +3,14 @@ ground truth consistent with the rendered pixels, smooth motion and bad input.""
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 
 import cv2
 import numpy as np
 import pytest
 
-from hand_mesh_ros.synthetic import SyntheticSequence, make_sequence
+from hand_mesh_ros.synthetic import SyntheticSequence, load_or_make_sequence, make_sequence
 from hand_mesh_ros.synthetic.motion import KeyState, default_keys, interpolate, key_poses
 
 
@@ -96,7 +97,7 @@ def test_rendered_silhouette_matches_the_mesh_projection(small: SyntheticSequenc
 
 def test_full_sequence_content(prepared: None) -> None:
     """Default 60 frames: palms face the camera, palm 60-200 px, depths 0.35-0.8 m, smooth motion."""
-    seq = make_sequence(num_frames=60, width=640, height=480, seed=0)
+    seq = load_or_make_sequence()  # the default sequence (num_frames=60, 640x480, seed 0), cached
     assert [len(f.hands) for f in seq] == [1] * 30 + [2] * 30
     depths, palm_px = [], []
     for f in seq:
@@ -112,10 +113,10 @@ def test_full_sequence_content(prepared: None) -> None:
             depths.append(j[0, 2])
             palm_px.append(h.palm_size_m * seq.camera.k[0, 0] / j[0, 2])
     assert 0.35 <= min(depths) < 0.45 and 0.7 < max(depths) <= 0.8
-    assert 60 <= min(palm_px) and max(palm_px) <= 200
+    assert min(palm_px) >= 60 and max(palm_px) <= 200
     for side in ("right", "left"):
         track = [f.hand(side) for f in seq if f.hand(side) is not None]
-        step = np.array([np.linalg.norm(b.joints_px - a.joints_px, axis=1) for a, b in zip(track, track[1:])])
+        step = np.array([np.linalg.norm(b.joints_px - a.joints_px, axis=1) for a, b in itertools.pairwise(track)])
         palm = [0, 5, 9, 13, 17]
         assert step[:, palm].max() < 20.0  # the palm moves less than 20 px per frame: trackable video
         assert step.max() < 50.0  # fingertips sweep faster while the fingers curl, still continuously

@@ -117,13 +117,21 @@ class HandReconstructor:
         seen: set[int] = set()
         geometry_s = fit_s = 0.0
         hands: list[ReconstructedHand] = []
+        found: list[HandRegion] = []  # landmark regions of this frame's hands
         for (track, _, palm), res in zip(candidates, results, strict=True):
             if res.presence < cfg.min_presence:
                 continue
             if track is None:
+                # A palm region may overlap a tracked hand too little to be associated before the
+                # landmarks ran; after them, a new hand on top of a tracked one is the same hand.
+                region = region_from_landmarks(res.landmarks_px)
+                if any(region_iou(region, r) > ASSOCIATION_IOU for r in found):
+                    continue
                 track = self._attach(res, palm)
             seen.add(track.track_id)
             g, f, hand = self._update_track(track, res, palm, camera, stamp_s)
+            if track.region is not None:
+                found.append(track.region)
             geometry_s += g
             fit_s += f
             if hand is not None:

@@ -16,28 +16,8 @@ from typing import Any
 
 from rclpy.serialization import deserialize_message, serialize_message
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer
-from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
-MSG_DIRS = (Path(__file__).resolve().parents[2] / "msg",)
-
-
-def _our_msg_dir() -> Path:
-    for d in MSG_DIRS:
-        if d.is_dir():
-            return d
-    from ament_index_python.packages import get_package_share_directory
-
-    return Path(get_package_share_directory("hand_mesh_ros")) / "msg"
-
-
-def make_typestore() -> Any:
-    """Kilted's standard types plus hand_mesh_ros' messages."""
-    store = get_typestore(Stores.ROS2_KILTED)
-    types: dict[str, Any] = {}
-    for path in sorted(_our_msg_dir().glob("*.msg")):
-        types.update(get_types_from_msg(path.read_text(), f"hand_mesh_ros/msg/{path.stem}"))
-    store.register(types)
-    return store
+from ..bagfiles import make_typestore
 
 
 def type_name(msg: Any) -> str:

@@ -124,7 +124,7 @@ def hand_markers(header: Any, hands: Sequence[ReconstructedHand], gone_ids: Sequ
 
     This builds every Point in Python (~20 ms per mesh); nodes publish :func:`hand_markers_cdr` instead.
     """
-    array, meshes = _markers(header, hands, gone_ids, lifetime_s, mesh_alpha, with_mesh, fast=False)
+    array, _ = _markers(header, hands, gone_ids, lifetime_s, mesh_alpha, with_mesh, fast=False)
     return array
 
 

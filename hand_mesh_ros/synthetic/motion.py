@@ -9,6 +9,7 @@ to a base orientation with the fingers pointing up in the image and the palm fac
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,7 +98,7 @@ def interpolate(keys: list[KeyState], u: float) -> HandState:
     """
     if not keys:
         raise ValueError("a trajectory needs at least one key")
-    if any(b.u <= a.u for a, b in zip(keys, keys[1:])):
+    if any(b.u <= a.u for a, b in itertools.pairwise(keys)):
         raise ValueError("key times must increase strictly")
     poses = key_poses()
     for k in keys:

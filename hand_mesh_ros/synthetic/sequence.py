@@ -121,7 +121,7 @@ def make_sequence(
         betas = np.clip(rng.normal(0.0, 0.5, size=model.num_shape), -1.0, 1.0)
         verts, joints = pose_hands(model, states, betas, base_rotation(model))
         posed[side] = (verts, joints, model.faces)
-        color = tuple(int(round(min(255.0, c * tone * rng.uniform(0.97, 1.03)))) for c in SKIN_RGB)
+        color = tuple(round(min(255.0, c * tone * rng.uniform(0.97, 1.03))) for c in SKIN_RGB)
         shading[side] = Shading(color=color)  # type: ignore[arg-type]
     frames = []
     for i in range(num_frames):
