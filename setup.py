@@ -20,7 +20,7 @@ setup(
     ],
     extras_require={
         # Model conversion (PyTorch is the source of truth). Install a CPU build of torch yourself first
-        # (`pip install torch --index-url https://download.pytorch.org/whl/cpu`) to avoid GBs of CUDA.
+        # (from PyTorch's CPU wheel index) unless you want several GB of CUDA libraries.
         "convert": ["torch>=2.1", "onnx>=1.15", "tflite>=2.10", "flatbuffers>=23"],
         "bags": ["rosbags>=0.10"],
         "gpu": ["tensorrt>=10"],

@@ -73,9 +73,6 @@ def test_perception_finds_both_hands_with_small_landmark_error(sequence: Synthet
     assert np.mean(errors) < 8.0, errors
 
 
-@pytest.mark.xfail(strict=True, reason="HandReconstructor keeps a duplicate track on the right hand (a palm "
-                   "region overlapping the tracked region with IoU < 0.5 starts a second track and nothing "
-                   "merges them), so max_hands is reached and the left hand is never detected")
 def test_reconstruction_finds_both_hands(sequence: SyntheticSequence) -> None:
     rec = _reconstructor()
     found_both = 0
