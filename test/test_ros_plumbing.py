@@ -139,7 +139,7 @@ def _fake_hand(track_id: int, side: str, rng: np.random.Generator):  # type: ign
     from hand_mesh_ros.perception.types import HandRegion
     from hand_mesh_ros.reconstruction.types import ReconstructedHand
 
-    joints = rng.normal(scale=0.03, size=(21, 3)) + [0.0, 0.0, 0.5]
+    joints = rng.normal(scale=0.03, size=(21, 3)) + np.array([0.0, 0.0, 0.5])
     return ReconstructedHand(
         track_id=track_id, handedness=side, handedness_score=0.9, confidence=0.7,  # type: ignore[arg-type]
         joint_confidences=np.full(21, 0.5, np.float32), held=False, joints=joints,
