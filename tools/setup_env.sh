@@ -41,7 +41,7 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
   args=()
   for r in "${REQS[@]}"; do args+=(-r "$r"); done
   "$VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar off -c requirements/constraints.txt \
-    "${args[@]}" 2>&1 | quiet_pip | grep -v -E "^(Requirement already satisfied|Collecting|Downloading|Using cached)" || true
+    "${args[@]}" 2>&1 | quiet_pip | grep -v -E "^ *(Requirement already satisfied|Collecting|Downloading|Using cached|Processing|Obtaining)" || true
   "$VENV/bin/python" -c "import torch, onnxruntime, cv2, numpy; assert torch.__version__.startswith('2.13.0')" \
     || { echo "setup: the pinned Python packages did not install" >&2; exit 1; }
   echo "$WANT" > "$STAMP"

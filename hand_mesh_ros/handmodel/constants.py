@@ -74,6 +74,8 @@ KEYPOINT_BONE = np.array(
 JOINT_TO_KEYPOINT = np.array([0, 5, 6, 7, 9, 10, 11, 17, 18, 19, 13, 14, 15, 1, 2, 3], dtype=np.int64)
 # Keypoint indices of the fingertips, in MediaPipe finger order (thumb, index, middle, ring, pinky).
 TIP_KEYPOINTS = np.array([4, 8, 12, 16, 20], dtype=np.int64)
+# The previous keypoint along each finger (the parent; -1 for the wrist): the TF tree and the skeleton drawn.
+KEYPOINT_PARENTS = (-1, 0, 1, 2, 3, 0, 5, 6, 7, 0, 9, 10, 11, 0, 13, 14, 15, 0, 17, 18, 19)
 # The next keypoint along the chain (the child) of every keypoint; tips point back to their parent keypoint.
 KEYPOINT_CHILD = np.array(
     [9, 2, 3, 4, 3, 6, 7, 8, 7, 10, 11, 12, 11, 14, 15, 16, 15, 18, 19, 20, 19], dtype=np.int64

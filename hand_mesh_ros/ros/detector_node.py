@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import Image
 
 from hand_mesh_ros.msg import HandDetectionArray
@@ -22,6 +22,7 @@ from . import params
 from .detection_msgs import palms_to_msg
 from .diagnostics import NodeHealth
 from .image_conversion import ImageConversionError, image_to_rgb
+from .managed_node import ManagedNode
 from .node_config import DetectorConfig
 from .node_main import run
 from .qos import RESULTS, SENSOR
@@ -31,13 +32,10 @@ def stamp_seconds(msg: Any) -> float:
     return float(msg.header.stamp.sec) + 1e-9 * float(msg.header.stamp.nanosec)
 
 
-class DetectorNode(LifecycleNode):
+class DetectorNode(ManagedNode):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("hand_detector", **kwargs)
         params.declare(self, DetectorConfig)
-        self._subs: list[Any] = []
-        self._pub: Any = None
-        self._health: NodeHealth | None = None
         self._model: PalmModel | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------------------
@@ -51,7 +49,7 @@ class DetectorNode(LifecycleNode):
             return TransitionCallbackReturn.FAILURE
         self._schedule = DetectionScheduler(self.cfg.detection_mode, self.cfg.detect_every_n,
                                             self.cfg.max_hands, self.cfg.tracking_timeout_s)
-        self._pub = self.create_publisher(HandDetectionArray, "hand_detections", RESULTS)
+        self._pubs = {"detections": self.create_publisher(HandDetectionArray, "hand_detections", RESULTS)}
         self._health = NodeHealth(self, "palm detection")
         self.get_logger().info(f"palm detector ready ({self.cfg.model_variant}, {self.cfg.backend}, "
                                f"mode {self.cfg.detection_mode})")
@@ -64,22 +62,8 @@ class DetectorNode(LifecycleNode):
         ]
         return super().on_activate(state)
 
-    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        for sub in self._subs:
-            self.destroy_subscription(sub)
-        self._subs = []
-        return super().on_deactivate(state)
-
-    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
-        if self._health is not None:
-            self._health.destroy()
-        if self._pub is not None:
-            self.destroy_publisher(self._pub)
-        self._pub, self._health, self._model = None, None, None
-        return TransitionCallbackReturn.SUCCESS
-
-    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
-        return self.on_cleanup(state) if self._pub is not None else TransitionCallbackReturn.SUCCESS
+    def release(self) -> None:
+        self._model = None
 
     # ---- callbacks -----------------------------------------------------------------------------------------
     def _on_tracked(self, msg: Any) -> None:
@@ -94,7 +78,7 @@ class DetectorNode(LifecycleNode):
             if self._schedule.should_detect(stamp_seconds(msg)):
                 rgb = image_to_rgb(msg)
                 palms = self._model.detect(rgb, self.cfg.min_detection_score)[: self.cfg.max_hands]
-            self._pub.publish(palms_to_msg(msg.header, palms))
+            self._pubs["detections"].publish(palms_to_msg(msg.header, palms))
             self._health.frame_out(time.monotonic() - t0)
         except ImageConversionError as exc:
             self._health.error("bad_image", str(exc))

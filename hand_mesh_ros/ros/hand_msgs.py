@@ -20,11 +20,12 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from hand_mesh_ros.msg import Hand, HandArray, MeshTopology
 
+from ..handmodel.constants import KEYPOINT_PARENTS
 from ..reconstruction.types import ReconstructedHand
 from .fast_cdr import sentinel, serialize_with_points
 
 # Parent of each of the 21 joints in the TF tree (MediaPipe order); -1: the camera frame.
-JOINT_PARENTS = (-1, 0, 1, 2, 3, 0, 5, 6, 7, 0, 9, 10, 11, 0, 13, 14, 15, 0, 17, 18, 19)
+JOINT_PARENTS = KEYPOINT_PARENTS
 BONES = tuple((p, c) for c, p in enumerate(JOINT_PARENTS) if p >= 0)
 _SIDES = {"left": Hand.HANDEDNESS_LEFT, "right": Hand.HANDEDNESS_RIGHT}
 _MODELS = {"mano": Hand.MODEL_MANO, "open_hand": Hand.MODEL_OPEN_HAND}

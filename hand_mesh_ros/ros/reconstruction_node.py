@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import CameraInfo, Image
 from visualization_msgs.msg import MarkerArray
 
@@ -28,6 +28,7 @@ from .detector_node import stamp_seconds
 from .diagnostics import NodeHealth
 from .hand_msgs import hand_markers_cdr, hand_transforms, hands_to_msg, topology_msg
 from .image_conversion import ImageConversionError, image_to_rgb, rgb_to_image
+from .managed_node import ManagedNode
 from .node_config import ReconstructionNodeConfig
 from .node_main import run
 from .qos import LATCHED, RESULTS, SENSOR
@@ -35,14 +36,11 @@ from .stamp_sync import make_synchronizer
 from .tf_broadcast import TfPublisher
 
 
-class ReconstructionNode(LifecycleNode):
+class ReconstructionNode(ManagedNode):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("hand_reconstruction", **kwargs)
         params.declare(self, ReconstructionConfig)
         params.declare(self, ReconstructionNodeConfig)
-        self._subs: list[Any] = []
-        self._pubs: dict[str, Any] = {}
-        self._health: NodeHealth | None = None
         self._rec: HandReconstructor | None = None
         self._camera: CameraModel | None = None
         self._camera_key: tuple[Any, ...] | None = None
@@ -88,23 +86,8 @@ class ReconstructionNode(LifecycleNode):
             self._subs.append(self.create_subscription(Image, "image", self._on_frame, SENSOR))
         return super().on_activate(state)
 
-    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        for sub in self._subs:
-            if hasattr(sub, "handle"):
-                self.destroy_subscription(sub)
-        self._subs = []
-        return super().on_deactivate(state)
-
-    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
-        if self._health is not None:
-            self._health.destroy()
-        for pub in self._pubs.values():
-            self.destroy_publisher(pub)
-        self._pubs, self._health, self._rec = {}, None, None
-        return TransitionCallbackReturn.SUCCESS
-
-    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
-        return self.on_cleanup(state) if self._pubs else TransitionCallbackReturn.SUCCESS
+    def release(self) -> None:
+        self._rec = None
 
     # ---- callbacks -----------------------------------------------------------------------------------------
     def _on_camera_info(self, msg: Any) -> None:

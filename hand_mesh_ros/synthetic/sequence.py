@@ -24,7 +24,7 @@ from .background import make_background
 from .motion import HandState, default_keys, interpolate
 from .types import HandTruth, SyntheticFrame, SyntheticSequence
 
-VERSION = 2  # bump whenever the generated content changes (invalidates caches)
+VERSION = 3  # bump whenever the generated content changes (invalidates caches)
 FPS = 30.0
 FOCAL_PX_AT_640 = 600.0  # fx = fy, scaled with the image width
 CENTRE_TO_WRIST_M = 0.085  # the hand's centre (about mid-palm) lies this far from the wrist along the fingers

@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 
 from ..geometry.camera import CameraModel
+from ..handmodel.constants import KEYPOINT_PARENTS
 from ..reconstruction.types import ReconstructedHand
 
-_PARENTS = (-1, 0, 1, 2, 3, 0, 5, 6, 7, 0, 9, 10, 11, 0, 13, 14, 15, 0, 17, 18, 19)
 _FINGER_COLORS = ((255, 80, 80), (255, 200, 0), (80, 220, 80), (0, 180, 255), (200, 80, 255))
 
 
@@ -50,7 +50,7 @@ def draw_hands(image_rgb: np.ndarray, hands: Sequence[ReconstructedHand | HandDr
             cv2.fillPoly(layer, list(tris), (235, 190, 160), lineType=cv2.LINE_AA)
             out = cv2.addWeighted(layer, 0.45, out, 0.55, 0)
         pts = np.round(np.asarray(hand.joints_px, dtype=np.float64)).astype(np.int32)
-        for j, p in enumerate(_PARENTS):
+        for j, p in enumerate(KEYPOINT_PARENTS):
             if p >= 0:
                 cv2.line(out, tuple(pts[p]), tuple(pts[j]), _FINGER_COLORS[_finger(j)], 2, cv2.LINE_AA)
         for j, q in enumerate(pts):
