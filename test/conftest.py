@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,3 +53,14 @@ def ros_messages() -> object:
     import hand_mesh_ros.msg as msg
 
     return msg
+
+
+@pytest.fixture(scope="session")
+def prepared() -> None:
+    """The open hand model, prepared (idempotent); tests skip when its npm asset cannot be fetched."""
+    from hand_mesh_ros.handmodel.prepare import prepare
+
+    try:
+        prepare()
+    except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+        pytest.skip(f"open hand asset unavailable (network/npm): {exc}")

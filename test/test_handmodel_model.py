@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -13,17 +12,6 @@ from hand_mesh_ros.handmodel import HandModel, load_hand_model
 from hand_mesh_ros.handmodel.constants import KEYPOINT_CHILD, KEYPOINT_NAMES
 from hand_mesh_ros.handmodel.limits import random_plausible_pose
 from hand_mesh_ros.handmodel.rotations import axis_angle_to_matrix, matrix_to_axis_angle
-
-
-@pytest.fixture(scope="module")
-def prepared() -> None:
-    """Run the (idempotent) prepare step; skip when the npm registry cannot be reached."""
-    from hand_mesh_ros.handmodel.prepare import prepare
-
-    try:
-        prepare()
-    except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
-        pytest.skip(f"open hand asset unavailable (network/npm): {exc}")
 
 
 def _mirror_pose(aa: np.ndarray) -> np.ndarray:

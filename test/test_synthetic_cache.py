@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -10,16 +9,6 @@ import pytest
 
 from hand_mesh_ros.synthetic import VERSION, load_or_make_sequence, load_sequence, make_sequence, save_sequence
 from hand_mesh_ros.synthetic.cache import cache_path
-
-
-@pytest.fixture(scope="module")
-def prepared() -> None:
-    from hand_mesh_ros.handmodel.prepare import prepare
-
-    try:
-        prepare()
-    except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
-        pytest.skip(f"open hand asset unavailable (network/npm): {exc}")
 
 
 def test_round_trip(prepared: None, tmp_path: Path) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import numpy as np
 import pytest
 
@@ -11,13 +9,7 @@ from hand_mesh_ros.synthetic import SyntheticSequence, load_or_make_sequence, ma
 
 
 @pytest.fixture(scope="module")
-def sequence() -> SyntheticSequence:
-    from hand_mesh_ros.handmodel.prepare import prepare
-
-    try:
-        prepare()
-    except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
-        pytest.skip(f"open hand asset unavailable (network/npm): {exc}")
+def sequence(prepared: None) -> SyntheticSequence:
     return load_or_make_sequence()  # the default 60-frame sequence, cached
 
 

@@ -4,7 +4,6 @@ ground truth consistent with the rendered pixels, smooth motion and bad input.""
 from __future__ import annotations
 
 import itertools
-import subprocess
 
 import cv2
 import numpy as np
@@ -12,17 +11,6 @@ import pytest
 
 from hand_mesh_ros.synthetic import SyntheticSequence, load_or_make_sequence, make_sequence
 from hand_mesh_ros.synthetic.motion import KeyState, default_keys, interpolate, key_poses
-
-
-@pytest.fixture(scope="module")
-def prepared() -> None:
-    """The open hand model must be prepared (idempotent); skip when its asset cannot be fetched."""
-    from hand_mesh_ros.handmodel.prepare import prepare
-
-    try:
-        prepare()
-    except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
-        pytest.skip(f"open hand asset unavailable (network/npm): {exc}")
 
 
 @pytest.fixture(scope="module")

@@ -48,6 +48,14 @@ class ReconstructionConfig(ModelSettings):
     hold_time_s: float = setting(0.3, "How long a track may hold its last confident result, seconds.",
                                  0.0, 5.0)
     smoothing: bool = setting(True, "Temporal filtering of joints and translation (One Euro).")
+    filter_min_cutoff_hz: float = setting(1.0, "One Euro minimum cutoff (Hz) of all filters: lower is smoother "
+                                          "when the hand is still.", 0.01, 30.0)
+    joint_filter_beta: float = setting(2.0, "One Euro speed coefficient of the wrist-relative joints (per m/s): "
+                                       "higher follows fast finger motion with less lag.", 0.0, 1000.0)
+    translation_filter_beta_xy: float = setting(1.0, "One Euro speed coefficient of the hand's x/y position: "
+                                                "higher means less lag, more jitter (ASL video: 3.6x lower "
+                                                "acceleration at 0.85 frames lag with 1.0).", 0.0, 1000.0)
+    translation_filter_beta_z: float = setting(5.0, "One Euro speed coefficient of the hand's depth.", 0.0, 1000.0)
     fit_iterations: int = setting(2, "Gauss-Newton iterations of the hand-model fit per frame.", 0, 10)
     shape_calibration_frames: int = setting(10, "Frames over which a track's hand shape is estimated before "
                                             "it is frozen (0: mean shape).", 0, 1000)

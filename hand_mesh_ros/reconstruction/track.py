@@ -9,12 +9,23 @@ import numpy as np
 from ..geometry.hand_size import HandSizeEstimator
 from ..handmodel.fit import FitResult, TrackShapeCalibrator
 from ..perception.types import Handedness, HandRegion
-from ..tracking.filtering import HandTrackFilter
+from ..tracking.filtering import HandTrackFilter, TrackFilterParams
+from ..tracking.one_euro import OneEuroParams
 from ..tracking.hold import TrackHold
 from .config import ReconstructionConfig
 from .types import ReconstructedHand
 
 SIDE_MEMORY = 0.8  # weight of the past in the running handedness probability
+
+
+def filter_params(cfg: ReconstructionConfig) -> TrackFilterParams:
+    """The track filters' settings from the configuration."""
+    def one_euro(beta: float) -> OneEuroParams:
+        return OneEuroParams(min_cutoff=cfg.filter_min_cutoff_hz, beta=beta, d_cutoff=1.0)
+
+    return TrackFilterParams(joints=one_euro(cfg.joint_filter_beta),
+                             translation_xy=one_euro(cfg.translation_filter_beta_xy),
+                             translation_z=one_euro(cfg.translation_filter_beta_z))
 
 
 @dataclass
@@ -43,7 +54,7 @@ class Track:
             track_id=track_id,
             region=region,
             p_right=p_right,
-            filter=HandTrackFilter(),
+            filter=HandTrackFilter(filter_params(cfg)),
             hold=TrackHold(cfg.hold_time_s, cfg.confidence_threshold),
             size=HandSizeEstimator(mode=cfg.hand_size_mode, reference_m=cfg.hand_size_m),
             shape=None,

@@ -1,7 +1,9 @@
 """Reconstruction node: image + camera info + palms -> metric hands, markers, TF, diagnostics.
 
 Subscribes ``image`` (sensor-data QoS), ``camera_info`` (the latest one is used) and ``hand_detections``
-(matched to the image by stamp; not used when ``external_detections`` is false). Publishes, stamped with
+(matched to the image by stamp; not used when ``external_detections`` is false). With no hand tracked, an
+image waits for its own detections; while hands are tracked it is processed at once and the palms that
+arrive for it are used on the next image (so tracking frames cost no detector round trip). Publishes, stamped with
 the image's header and in its optical frame: ``hands`` (HandArray), ``hand_markers`` (MarkerArray),
 ``tracked_hands`` (regions for the detector's schedule), ``hand_debug_image`` (optional), ``/tf`` and
 ``/diagnostics``; ``hand_mesh_topology`` (MeshTopology, latched) once per side.
@@ -10,6 +12,7 @@ the image's header and in its optical frame: ``hands`` (HandArray), ``hand_marke
 from __future__ import annotations
 
 import time
+from collections import deque
 from typing import Any
 
 from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
@@ -32,7 +35,7 @@ from .managed_node import ManagedNode
 from .node_config import ReconstructionNodeConfig
 from .node_main import run
 from .qos import LATCHED, RESULTS, SENSOR
-from .stamp_sync import make_synchronizer
+from .stamp_sync import make_synchronizer, stamp_of
 from .tf_broadcast import TfPublisher
 
 
@@ -48,6 +51,9 @@ class ReconstructionNode(ManagedNode):
         self._shown: set[int] = set()
         self._sync_dropped = lambda: 0
         self._sync_dropped_seen = 0
+        self._feed: Any = None
+        self._late_palms: list[Any] | None = None
+        self._done: deque[tuple[int, int]] = deque(maxlen=32)  # stamps processed without waiting
 
     # ---- lifecycle -------------------------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -76,14 +82,14 @@ class ReconstructionNode(ManagedNode):
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self._subs = [self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, SENSOR)]
+        self._subs = [
+            self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, SENSOR),
+            self.create_subscription(Image, "image", self._on_image, SENSOR),
+        ]
         if self.node_cfg.external_detections:
-            subs, self._sync_dropped = make_synchronizer(
-                self, [(Image, "image", SENSOR), (HandDetectionArray, "hand_detections", RESULTS)],
-                self._on_frame, self.node_cfg.sync_queue_size)
-            self._subs += subs
-        else:
-            self._subs.append(self.create_subscription(Image, "image", self._on_frame, SENSOR))
+            self._feed, self._sync_dropped = make_synchronizer(2, self._on_matched, self.node_cfg.sync_queue_size)
+            self._subs.append(self.create_subscription(HandDetectionArray, "hand_detections",
+                                                       lambda m: self._feed(1, m), RESULTS))
         return super().on_activate(state)
 
     def release(self) -> None:
@@ -102,10 +108,31 @@ class ReconstructionNode(ManagedNode):
         except ValueError as exc:
             self._camera, self._camera_error = None, str(exc)
 
-    def _on_frame(self, image: Any, detections: Any | None = None) -> None:
+    def _on_image(self, image: Any) -> None:
+        """While hands are tracked, process at once (palms that arrive later serve the next frame, as a
+        new hand is then found one frame later); with none tracked, wait for this image's detections."""
+        assert self._health is not None and self._rec is not None
+        self._health.frame_in()
+        if not self.node_cfg.external_detections:
+            self._process(image, None)
+            return
+        if self._rec.tracks:
+            palms, self._late_palms = self._late_palms, None
+            self._process(image, palms)
+            self._done.append(stamp_of(image))
+        self._feed(0, image)
+
+    def _on_matched(self, image: Any, detections: Any) -> None:
+        palms = msg_to_palms(detections)
+        if stamp_of(image) in self._done:  # processed without waiting: keep the palms for the next frame
+            if palms:
+                self._late_palms = palms
+            return
+        self._process(image, palms)
+
+    def _process(self, image: Any, palms: list[Any] | None) -> None:
         health, rec = self._health, self._rec
         assert health is not None and rec is not None
-        health.frame_in()
         received = time.monotonic()
         dropped = self._sync_dropped()
         if dropped > self._sync_dropped_seen:
@@ -117,7 +144,6 @@ class ReconstructionNode(ManagedNode):
             return
         try:
             rgb = image_to_rgb(image)
-            palms = msg_to_palms(detections) if detections is not None else None
             result = rec.process(rgb, self._camera, stamp_seconds(image), palms)
         except ImageConversionError as exc:
             health.error("bad_image", str(exc))

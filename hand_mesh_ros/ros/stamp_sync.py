@@ -9,7 +9,7 @@ unmatched messages are dropped (and counted), never queued without bound.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 Stamp = tuple[int, int]
@@ -74,26 +74,22 @@ def _ns(stamp: Stamp) -> int:
     return stamp[0] * 1_000_000_000 + stamp[1]
 
 
-def make_synchronizer(
-    node: Any, topics: Sequence[tuple[type, str, Any]], callback: Callable[..., None], queue_size: int = 5
-) -> tuple[list[Any], Callable[[], int]]:
-    """Subscribe to ``topics`` ((type, name, qos) each) and call ``callback`` with stamp-matched messages.
+def make_synchronizer(n_topics: int, callback: Callable[..., None], queue_size: int = 5
+                      ) -> tuple[Callable[[int, Any], None], Callable[[], int]]:
+    """A stamp matcher fed by the caller: returns ``feed(index, msg)`` and a count of dropped stamps.
 
-    Uses message_filters where installed, else :class:`StampSynchronizer`. Returns the subscriptions
-    and a function that reports how many stamps were dropped unmatched (our synchronizer only; 0 else).
+    Uses ``message_filters.TimeSynchronizer`` (fed through ``SimpleFilter`` inputs) where installed, else
+    :class:`StampSynchronizer`. The caller owns the subscriptions, so it can also look at each message
+    as it arrives (the reconstruction node does not wait for detections while it tracks hands).
     """
     try:
         import message_filters
     except ImportError:
         message_filters = None
     if message_filters is not None:  # pragma: no cover - only with a real ROS install
-        subs = [message_filters.Subscriber(node, t, name, qos_profile=qos) for t, name, qos in topics]
-        sync = message_filters.TimeSynchronizer(subs, queue_size)
+        inputs = [message_filters.SimpleFilter() for _ in range(n_topics)]
+        sync = message_filters.TimeSynchronizer(inputs, queue_size)
         sync.registerCallback(callback)
-        return subs, lambda: 0
-    ours = StampSynchronizer(len(topics), callback, queue_size)
-    subs = [
-        node.create_subscription(t, name, (lambda m, i=i: ours.add(i, m)), qos)
-        for i, (t, name, qos) in enumerate(topics)
-    ]
-    return subs, lambda: ours.dropped
+        return (lambda i, m: inputs[i].signalMessage(m)), (lambda: 0)
+    ours = StampSynchronizer(n_topics, callback, queue_size)
+    return ours.add, (lambda: ours.dropped)
