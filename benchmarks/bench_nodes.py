@@ -68,8 +68,17 @@ def main() -> int:
           f"p95 {np.percentile(core, 95):.1f} ms")
 
     sent: dict[tuple[int, int], float] = {}
-    with PipelineSession(single_node=args.single_node) as session:
+    diagnostics: dict[str, dict[str, str]] = {}
+    # Listen to the hands only: deserializing markers and TF here would load the CPU the nodes share.
+    with PipelineSession(single_node=args.single_node, listen=()) as session:
         session.wait_ready(frames[0], camera)
+        from diagnostic_msgs.msg import DiagnosticArray
+
+        def on_diag(msg: DiagnosticArray) -> None:
+            for st in msg.status:
+                diagnostics[st.name] = {kv.key: kv.value for kv in st.values}
+
+        session.node.create_subscription(DiagnosticArray, "/diagnostics", on_diag, 10)
         session.spin(1.0)
         procs = session._procs.procs
         mem_start = {n: rss_mb(p.pid) for n, p in procs.items()}
@@ -100,6 +109,10 @@ def main() -> int:
           f"last quarter {np.median(lat_a[-q:]):.1f} ms")
     for n in procs:
         print(f"memory {n:<20} {mem_start[n]:.0f} MB -> {mem_end[n]:.0f} MB RSS")
+    for name, values in sorted(diagnostics.items()):
+        print(f"diagnostics {name}: in-node latency p50 {values.get('latency p50 (ms)')} ms, "
+              f"p95 {values.get('latency p95 (ms)')} ms; frames in {values.get('frames in')}, "
+              f"out {values.get('frames out')}, dropped {values.get('frames dropped')}")
     return 0
 
 

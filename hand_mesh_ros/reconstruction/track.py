@@ -10,8 +10,8 @@ from ..geometry.hand_size import HandSizeEstimator
 from ..handmodel.fit import FitResult, TrackShapeCalibrator
 from ..perception.types import Handedness, HandRegion
 from ..tracking.filtering import HandTrackFilter, TrackFilterParams
-from ..tracking.one_euro import OneEuroParams
 from ..tracking.hold import TrackHold
+from ..tracking.one_euro import OneEuroParams
 from .config import ReconstructionConfig
 from .types import ReconstructedHand
 

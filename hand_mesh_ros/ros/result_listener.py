@@ -31,21 +31,26 @@ OUTPUT_TOPICS = ("hands", "hand_markers", "/tf", "hand_detections")
 
 
 class ResultListener:
-    """Subscribes ``hands``, ``hand_markers``, ``hand_detections`` and ``/tf`` on ``node``.
+    """Subscribes ``hands`` and ``hand_mesh_topology`` and, of ``topics``, ``hand_markers``,
+    ``hand_detections`` and ``/tf`` on ``node``.
 
     ``on_message(topic, msg)`` (optional) sees every message as it arrives (e.g. to record a bag).
     """
 
     def __init__(self, node: Any, keep_markers: bool = True,
-                 on_message: Callable[[str, Any], None] | None = None) -> None:
+                 on_message: Callable[[str, Any], None] | None = None,
+                 topics: tuple[str, ...] = OUTPUT_TOPICS) -> None:
         self.node = node
         self.received = Received()
         self._keep_markers = keep_markers
         self._on_message = on_message
         node.create_subscription(HandArray, "hands", self._on_hands, RESULTS)
-        node.create_subscription(MarkerArray, "hand_markers", self._on_markers, RESULTS)
-        node.create_subscription(TFMessage, "/tf", self._on_tf, TF)
-        node.create_subscription(HandDetectionArray, "hand_detections", self._on_detections, RESULTS)
+        if "hand_markers" in topics:  # deserializing mesh markers costs the listener ~10 ms each
+            node.create_subscription(MarkerArray, "hand_markers", self._on_markers, RESULTS)
+        if "/tf" in topics:
+            node.create_subscription(TFMessage, "/tf", self._on_tf, TF)
+        if "hand_detections" in topics:
+            node.create_subscription(HandDetectionArray, "hand_detections", self._on_detections, RESULTS)
         node.create_subscription(MeshTopology, "hand_mesh_topology", self._on_topology, LATCHED)
 
     def _on_topology(self, msg: Any) -> None:

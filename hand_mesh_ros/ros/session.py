@@ -22,7 +22,7 @@ from .bag_io import BagRecorder
 from .camera_info import camera_info_from_model
 from .launcher import NodeProcesses
 from .player import FramePlayer
-from .result_listener import ResultListener
+from .result_listener import OUTPUT_TOPICS, ResultListener
 from .stamp_sync import stamp_of
 
 
@@ -42,12 +42,14 @@ class PipelineSession:
 
     ``recorder``: inputs and outputs are written to it (bag time = the image stamp for inputs and
     stamped outputs). ``params``: per-executable ROS parameters (``name:=value`` strings).
-    ``single_node``: run only the reconstruction node, with its own palm detector.
+    ``single_node``: run only the reconstruction node, with its own palm detector. ``listen``: the output
+    topics to subscribe to besides ``hands`` (fewer = less work for this process).
     """
 
     def __init__(self, frame_id: str = "camera_optical_frame", recorder: BagRecorder | None = None,
                  params: dict[str, Sequence[str]] | None = None, params_file: Path | None = None,
-                 log_dir: Path | None = None, keep_markers: bool = False, single_node: bool = False) -> None:
+                 log_dir: Path | None = None, keep_markers: bool = False, single_node: bool = False,
+                 listen: tuple[str, ...] = OUTPUT_TOPICS) -> None:
         self.frame_id = frame_id
         self.recorder = recorder
         params = dict(params or {})
@@ -57,6 +59,7 @@ class PipelineSession:
             nodes = ("reconstruction_node",)
         self._procs = NodeProcesses(params_file=params_file, params=params, log_dir=log_dir, nodes=nodes)
         self._keep_markers = keep_markers
+        self._listen = listen
         self.outcomes: list[FrameOutcome] = []
 
     def __enter__(self) -> PipelineSession:
@@ -66,7 +69,7 @@ class PipelineSession:
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
         self.player = FramePlayer(self.node, self.frame_id)
-        self.listener = ResultListener(self.node, self._keep_markers, self._record_output)
+        self.listener = ResultListener(self.node, self._keep_markers, self._record_output, self._listen)
         self._procs.__enter__()
         return self
 
