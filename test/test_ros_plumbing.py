@@ -45,6 +45,11 @@ def test_scheduler_on_demand_follows_tracking() -> None:
     assert s.should_detect(2.0)  # tracking report is stale: detect
     s.report_tracked(0, 2.0)
     assert s.should_detect(2.04)
+    s.report_tracked(2, 2.04)
+    assert not s.should_detect(2.08)
+    assert s.should_detect(0.5)  # stamps jumped back (a bag restarted): nothing counts as tracked
+    s.report_tracked(1, 0.5)  # reports of the restarted stream are taken
+    assert not s.should_detect(0.54)
 
 
 def test_scheduler_modes() -> None:

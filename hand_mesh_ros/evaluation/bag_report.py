@@ -21,7 +21,18 @@ import cv2
 import numpy as np
 
 from ..bagfiles import read_messages
-from .metrics import auc, depth_error, epe_2d, f_score, mpjpe, pa_mpjpe, pck_curve, point_errors, root_error
+from .metrics import (
+    auc,
+    depth_error,
+    epe_2d,
+    f_score,
+    mpjpe,
+    pa_mpjpe,
+    pck_curve,
+    point_errors,
+    procrustes_align,
+    root_error,
+)
 from .plots import Curve, draw_curves, save_curves
 
 SIDES = {1: "left", 2: "right"}
@@ -83,6 +94,8 @@ def report(matched: Sequence[MatchedHand], total: int, frames: int) -> tuple[str
         "PA-MPJPE mean (mm)": float((pa_mpjpe(pred, gt) * 1e3).mean()),
         "F@5mm (camera space)": float(f_score(pred, gt, 0.005).mean()),
         "F@15mm (camera space)": float(f_score(pred, gt, 0.015).mean()),
+        "F@5mm (Procrustes-aligned)": float(f_score(procrustes_align(pred, gt), gt, 0.005).mean()),
+        "F@15mm (Procrustes-aligned)": float(f_score(procrustes_align(pred, gt), gt, 0.015).mean()),
         "2D EPE mean (px)": float(epe_2d(np.stack([m.pred_px for m in matched]),
                                          np.stack([m.truth_px for m in matched])).mean()),
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 MODES = ("on_demand", "every_frame", "every_n")
+JUMP_BACK_S = 1.0  # image stamps this much older than the last report: the stream restarted
 
 
 @dataclass
@@ -31,12 +32,14 @@ class DetectionScheduler:
 
     def report_tracked(self, count: int, stamp_s: float) -> None:
         """The reconstruction tracks ``count`` hands into the frame after ``stamp_s``."""
-        if self._tracked_stamp is None or stamp_s >= self._tracked_stamp:
+        if self._tracked_stamp is None or stamp_s >= self._tracked_stamp - JUMP_BACK_S:
             self._tracked, self._tracked_stamp = int(count), float(stamp_s)
 
     def should_detect(self, stamp_s: float) -> bool:
         """Decide for the frame at ``stamp_s`` (and count it)."""
         self._since_detection += 1
+        if self._tracked_stamp is not None and stamp_s < self._tracked_stamp - JUMP_BACK_S:
+            self._tracked, self._tracked_stamp = 0, None  # a replay or loop restarted: nothing is tracked
         if self.mode == "every_frame":
             run = True
         elif self.mode == "every_n":

@@ -46,11 +46,15 @@ class BagRecorder:
         self.count = 0
 
     def write(self, topic: str, msg: Any, stamp_ns: int) -> None:
+        self.write_serialized(topic, type_name(msg), serialize_message(msg), stamp_ns)
+
+    def write_serialized(self, topic: str, msgtype: str, data: bytes, stamp_ns: int) -> None:
+        """Record a message already in CDR (e.g. from a raw subscription), typed 'pkg/msg/Name'."""
         conn = self._connections.get(topic)
         if conn is None:
-            conn = self._writer.add_connection(topic, type_name(msg), typestore=self._store)
+            conn = self._writer.add_connection(topic, msgtype, typestore=self._store)
             self._connections[topic] = conn
-        self._writer.write(conn, int(stamp_ns), serialize_message(msg))
+        self._writer.write(conn, int(stamp_ns), data)
         self.count += 1
 
     def close(self) -> None:

@@ -175,8 +175,8 @@ def run_frames(frames: Iterator[DemoFrame], camera: CameraModel, fps: float, out
     bag_path = out / "demo_bag"
     if bag_path.exists():
         shutil.rmtree(bag_path)
-    with BagRecorder(bag_path) as bag, PipelineSession(recorder=bag, params=node_params,
-                                                        log_dir=out / "logs") as session:
+    with BagRecorder(bag_path) as bag, PipelineSession(recorder=bag, params=node_params, log_dir=out / "logs",
+                                                        listen=()) as session:
         first = next(frames)
         waited = session.wait_ready(first.rgb, camera)
         print(f"[demo] nodes ready after {waited:.1f} s", file=sys.stderr)

@@ -70,8 +70,35 @@ class PipelineSession:
         self.executor.add_node(self.node)
         self.player = FramePlayer(self.node, self.frame_id)
         self.listener = ResultListener(self.node, self._keep_markers, self._record_output, self._listen)
+        if self.recorder is not None:
+            self._record_raw()
         self._procs.__enter__()
         return self
+
+    def _record_raw(self) -> None:
+        """Record the output topics nobody here reads as they arrive, without deserializing them (a mesh
+        MarkerArray costs ~10 ms to turn into Python objects); bag time = arrival time, as ros2 bag does."""
+        from diagnostic_msgs.msg import DiagnosticArray
+        from tf2_msgs.msg import TFMessage
+        from visualization_msgs.msg import MarkerArray
+
+        from hand_mesh_ros.msg import HandDetectionArray
+
+        from .qos import RESULTS, TF
+
+        for topic, msg_type, qos in (("hand_markers", MarkerArray, RESULTS), ("/tf", TFMessage, TF),
+                                     ("hand_detections", HandDetectionArray, RESULTS),
+                                     ("/diagnostics", DiagnosticArray, 10)):
+            if topic in self._listen:
+                continue
+            name = f"{msg_type.__module__.split('.')[0]}/msg/{msg_type.__name__}"
+            bag_topic = topic if topic.startswith("/") else f"/{topic}"
+
+            def write(data: bytes, bag_topic: str = bag_topic, name: str = name) -> None:
+                assert self.recorder is not None
+                self.recorder.write_serialized(bag_topic, name, data, self.node.get_clock().now().nanoseconds)
+
+            self.node.create_subscription(msg_type, topic, write, qos, raw=True)
 
     def _record_output(self, topic: str, msg: Any) -> None:
         if self.recorder is None:
