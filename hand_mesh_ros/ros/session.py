@@ -18,12 +18,11 @@ import rclpy
 from rclpy.executors import SingleThreadedExecutor
 
 from ..geometry.camera import CameraModel
-from .bag_io import BagRecorder
+from .bag_io import BagRecorder, type_name
 from .camera_info import camera_info_from_model
 from .launcher import NodeProcesses
 from .player import FramePlayer
 from .result_listener import OUTPUT_TOPICS, ResultListener
-from .stamp_sync import stamp_of
 
 
 @dataclass(frozen=True)
@@ -91,7 +90,7 @@ class PipelineSession:
                                      ("/diagnostics", DiagnosticArray, 10)):
             if topic in self._listen:
                 continue
-            name = f"{msg_type.__module__.split('.')[0]}/msg/{msg_type.__name__}"
+            name = type_name(msg_type())
             bag_topic = topic if topic.startswith("/") else f"/{topic}"
 
             def write(data: bytes, bag_topic: str = bag_topic, name: str = name) -> None:
@@ -125,11 +124,11 @@ class PipelineSession:
             if not self._procs.alive():
                 break
             header = self.player.publish(rgb, camera)
+            stamp = (header.stamp.sec, header.stamp.nanosec)
             end = time.monotonic() + 2.0
-            while stamp_of(type("M", (), {"header": header})) not in self.listener.received.hands \
-                    and time.monotonic() < end:
+            while stamp not in self.listener.received.hands and time.monotonic() < end:
                 self.executor.spin_once(timeout_sec=0.05)
-            if stamp_of(type("M", (), {"header": header})) in self.listener.received.hands:
+            if stamp in self.listener.received.hands:
                 self.listener.received.hands.clear()
                 return time.monotonic() - start
         raise RuntimeError("the nodes did not answer (see their logs below)\n" + self._procs.logs())
