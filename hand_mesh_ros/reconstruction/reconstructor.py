@@ -58,9 +58,8 @@ class HandReconstructor:
         self.palm_model = PalmModel(**common) if with_palm_detector else None  # type: ignore[arg-type]
         self.landmark_model = LandmarkModel(**common)  # type: ignore[arg-type]
         mano_dir = cfg.mano_dir if cfg.hand_model in ("auto", "mano") else None
-        torch_device = cfg.device if cfg.backend == "torch" or cfg.device != "cpu" else "cpu"
         self.models: dict[str, HandModel] = {
-            side: load_hand_model(side, mano_dir or None, device=torch_device) for side in ("right", "left")
+            side: load_hand_model(side, mano_dir or None, device=cfg.device) for side in ("right", "left")
         }
         self.fitters = {s: HandFitter(m, iterations=cfg.fit_iterations) for s, m in self.models.items()}
         self.refitters = {s: HandFitter(m, iterations=1) for s, m in self.models.items()}
@@ -72,10 +71,6 @@ class HandReconstructor:
     @property
     def model_name(self) -> str:
         return self.models["right"].name
-
-    def faces(self, side: str) -> np.ndarray:
-        """Triangles (F, 3) int32 of the hand model of ``side``."""
-        return self.models[side].faces
 
     def reset(self) -> None:
         """Forget every track (e.g. after a jump in the image stream)."""
