@@ -50,36 +50,44 @@ _BAD_INPUT = (
     "least 3 of the palm keypoints 0, 5, 9, 13, 17"
 )
 _N_BASE = _N_ROT + 3  # 51
+_sum = np.add.reduce
+
+
+def _as_numpy(a: torch.Tensor | np.ndarray) -> np.ndarray:
+    """A float64 numpy array of a numpy array or a torch tensor (any device)."""
+    if isinstance(a, torch.Tensor):
+        a = a.numpy(force=True)
+    return np.asarray(a, dtype=np.float64)
 
 
 def _check_numpy_inputs(
     targets: torch.Tensor | np.ndarray, weights: torch.Tensor | np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Validate and reorder (internal keypoint order) targets and weights as float64 numpy arrays."""
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Validate and reorder (internal keypoint order) targets and weights as float64 numpy arrays.
+
+    The weights come back as None when not given (all 1).
+    """
     if isinstance(targets, torch.Tensor):
-        targets = targets.detach().cpu().numpy()
-    if not isinstance(targets, np.ndarray):
+        targets = targets.numpy(force=True)
+    elif not isinstance(targets, np.ndarray):
         raise TypeError(f"targets must be a numpy array or torch tensor, got {type(targets).__name__}")
-    x = np.asarray(targets, dtype=np.float64)
-    if x.ndim == 2:
-        x = x[None]
+    x = targets[None] if targets.ndim == 2 else targets
     if x.ndim != 3 or x.shape[1:] != (NUM_KEYPOINTS, 3):
         raise ValueError(f"targets must have shape (B, 21, 3) or (21, 3), got {x.shape}")
+    x = np.asarray(x[:, INTERNAL_TO_MP], dtype=np.float64)
     if weights is None:
-        w = np.ones(x.shape[:2])
-    else:
-        if isinstance(weights, torch.Tensor):
-            weights = weights.detach().cpu().numpy()
-        if not isinstance(weights, np.ndarray):
-            raise TypeError(f"weights must be a numpy array or torch tensor, got {type(weights).__name__}")
-        w = np.asarray(weights, dtype=np.float64)
-        if w.ndim == 1:
-            w = w[None]
-        if w.shape != x.shape[:2]:
-            raise ValueError(f"weights must have shape {x.shape[:2]}, got {w.shape}")
-    x = x[:, INTERNAL_TO_MP]
-    w = w[:, INTERNAL_TO_MP]
-    # a NaN or inf anywhere makes the sums non-finite (cheaper than isfinite().all() on tiny arrays)
+        # a NaN or inf anywhere makes the sum non-finite (cheaper than isfinite().all() on tiny arrays)
+        if not np.isfinite(np.add.reduce(x, None)):
+            raise ValueError(_BAD_INPUT)
+        return x, None
+    if isinstance(weights, torch.Tensor):
+        weights = weights.numpy(force=True)
+    elif not isinstance(weights, np.ndarray):
+        raise TypeError(f"weights must be a numpy array or torch tensor, got {type(weights).__name__}")
+    w = weights[None] if weights.ndim == 1 else weights
+    if w.shape != x.shape[:2]:
+        raise ValueError(f"weights must have shape {x.shape[:2]}, got {w.shape}")
+    w = np.asarray(w[:, INTERNAL_TO_MP], dtype=np.float64)
     if (
         not np.isfinite(np.add.reduce(x, None) + np.add.reduce(w, None))
         or w.min() < 0
@@ -291,7 +299,6 @@ class HandFitter:
         return r0, torch.stack(rots, dim=2), transl
 
     # ---- main entry ----
-    @torch.no_grad()
     def fit(
         self,
         targets: torch.Tensor | np.ndarray,
@@ -312,8 +319,25 @@ class HandFitter:
         A warm-started hand whose residual stays above ``reinit_residual`` (the track jumped) is fitted
         again from the closed-form start, and the better of the two results is kept.
         """
+        if self.backend == "numpy":  # no autograd state to switch off: saves the context manager's cost
+            return self._fit(targets, weights, init, betas, fit_shape)
+        with torch.no_grad():
+            return self._fit(targets, weights, init, betas, fit_shape)
+
+    def _fit(
+        self,
+        targets: torch.Tensor | np.ndarray,
+        weights: torch.Tensor | np.ndarray | None,
+        init: FitResult | None,
+        betas: torch.Tensor | np.ndarray | None,
+        fit_shape: bool,
+    ) -> FitResult:
+        """:meth:`fit` (under ``torch.no_grad`` for the torch backend)."""
         result = self._fit_once(targets, weights, init, betas, fit_shape)
         if init is None or self.reinit_residual is None:
+            return result
+        worst = np.maximum.reduce(result.residual.numpy(), None) if self.backend == "numpy" else None
+        if worst is not None and worst <= self.reinit_residual:
             return result
         bad = torch.nonzero(result.residual > self.reinit_residual).flatten()
         if bad.numel() == 0:
@@ -410,14 +434,12 @@ class HandFitter:
         b = x.shape[0]
         s = self.model.num_shape
         if betas is not None:
-            bt = np.asarray(
-                betas.detach().cpu() if isinstance(betas, torch.Tensor) else betas, dtype=np.float64
-            )
+            bt = _as_numpy(betas)
             bt = bt[None] if bt.ndim == 1 else bt
             if bt.shape != (b, s):
                 raise ValueError(f"betas must have shape ({b}, {s}), got {bt.shape}")
         elif init is not None:
-            bt = init.betas.detach().cpu().double().numpy()
+            bt = _as_numpy(init.betas)
         else:
             bt = np.zeros((b, s))
         rest = self._numpy_rest(bt)
@@ -425,23 +447,23 @@ class HandFitter:
         if init is not None:
             if not isinstance(init, FitResult) or init.rot_local.shape[0] != b:
                 raise ValueError(f"init must be a FitResult with batch {b}")
-            rot = init.rot_local.detach().cpu().double().numpy()
-            r0, rf = rot[:, 0], rot[:, 1:].reshape(b, 5, 3, 3, 3)
-            transl = init.transl.detach().cpu().double().numpy()
+            rot = np.ascontiguousarray(_as_numpy(init.rot_local))
+            transl = _as_numpy(init.transl)
         else:
-            r0, rf, transl = core.initialise(x, w, rest)
-        sw = np.sqrt(w) * self.inv_sigma
+            rot, transl = core.initialise(x, np.ones((b, NUM_KEYPOINTS)) if w is None else w, rest)
+        sw = np.full((b, NUM_KEYPOINTS), self.inv_sigma) if w is None else np.sqrt(w) * self.inv_sigma
+        rw = core.row_weights(sw)
+        xt = np.ascontiguousarray(x.transpose(0, 2, 1))
         for _ in range(self.iterations):
             shape = ShapeTerms(self._np_j[1], self._np_kp[1], bt, self.shape_w2) if fit_shape else None
-            r0, rf, transl, new_bt = core.lm_step(x, sw, r0, rf, transl, rest, shape)
+            rot, transl, new_bt = core.lm_step(xt, rw, rot, transl, rest, shape)
             if new_bt is not None:
                 bt = new_bt
                 rest = self._numpy_rest(bt)
-        kp = np_forward(r0, rf, transl, rest)[3]
-        err = np.linalg.norm(kp - x, axis=-1)
-        residual = (err * w).sum(1) / w.sum(1)
-        rot = np.concatenate([r0[:, None], rf.reshape(b, 15, 3, 3)], axis=1)
-
+        kp = np_forward(rot, transl, rest)[2]
+        d = kp - x
+        err = np.sqrt(_sum(d * d, -1))
+        residual = _sum(err, 1) / NUM_KEYPOINTS if w is None else _sum(err * w, 1) / _sum(w, 1)
         np_dtype = np.float32 if self.dtype == torch.float32 else np.float64
 
         def t(a: np.ndarray) -> torch.Tensor:
