@@ -114,6 +114,19 @@ def main() -> None:
             f"warm {1e3 * warm / batch:7.3f} ms/hand (min {1e3 * warm_min / batch:6.3f})"
         )
 
+    print("\n== per-frame product calls, one hand: median (minimum) ==")
+    x = synthetic(model, 1, rng)
+    prev = fitter.fit(x)
+    refitter = HandFitter(model, iterations=1, backend=args.backend)
+    calls: dict[str, Callable[[], object]] = {
+        "refit (1 iteration, warm)": lambda: refitter.fit(x, init=prev, betas=prev.betas),
+        "to_batch(with_vertices=True)": lambda: fitter.to_batch(prev, with_vertices=True),
+        "outputs(to_batch(...))": lambda: model.outputs(fitter.to_batch(prev, with_vertices=True)),
+    }
+    for name, fn in calls.items():
+        t, t_min = timed(fn, 200)
+        print(f"{name:30s} {1e3 * t:6.3f} ms (min {1e3 * t_min:6.3f})")
+
     print("\n== accuracy (mean keypoint distance to the clean truth, 256 hands) ==")
     gt = synthetic(model, 256, np.random.default_rng(1))
     gen = torch.Generator().manual_seed(0)

@@ -137,6 +137,39 @@ def test_torch_and_numpy_backends_agree(model: HandModel) -> None:
         HandFitter(model, backend="jax")
 
 
+def test_backends_agree_warm_and_weighted(model: HandModel) -> None:
+    gt, rng = synthetic(model, 5, 16)
+    noisy = gt.keypoints + 0.003 * torch.randn(gt.keypoints.shape, generator=torch.Generator().manual_seed(2))
+    weights = rng.uniform(0.2, 1.0, size=(5, 21))
+    fits = []
+    for backend in ("torch", "numpy"):
+        fitter = HandFitter(model, backend=backend)
+        first = fitter.fit(noisy, weights)
+        fits.append(fitter.fit(noisy, weights, init=first))
+    a, b = fits
+    np.testing.assert_allclose(a.keypoints.numpy(), b.keypoints.numpy(), atol=2e-4)
+    np.testing.assert_allclose(a.residual.numpy(), b.residual.numpy(), atol=2e-4)
+    np.testing.assert_allclose(a.rot_local.numpy(), b.rot_local.numpy(), atol=5e-3)
+    assert float(b.residual.max()) < 0.01
+
+
+def test_cpu_forward_matches_the_torch_path(model: HandModel) -> None:
+    """forward_rotations on the CPU runs in numpy; with autograd on an input it runs the torch code."""
+    gt, rng = synthetic(model, 3, 17)
+    rot = HandFitter(model).fit(gt.keypoints).rot_local
+    betas = torch.as_tensor(rng.normal(scale=0.5, size=(3, 10)), dtype=model.dtype)
+    transl = torch.as_tensor(rng.normal(size=(3, 3)), dtype=model.dtype)
+    fast = model.forward_rotations(rot, betas, transl)
+    with torch.enable_grad():
+        slow = model.forward_rotations(rot.clone().requires_grad_(True), betas, transl)
+    for name, x, y in zip(HandBatch._fields, fast, slow, strict=True):
+        assert x.dtype == y.dtype and x.shape == y.shape, name
+        np.testing.assert_allclose(x.numpy(), y.detach().numpy(), atol=2e-6, err_msg=name)
+    out_fast, out_slow = model.outputs(fast)[1], model.outputs(slow)[1]
+    np.testing.assert_allclose(out_fast.keypoint_frames, out_slow.keypoint_frames, atol=2e-6)
+    np.testing.assert_allclose(out_fast.vertices, out_slow.vertices, atol=2e-6)
+
+
 def test_warm_start_recovers_from_a_jump(model: HandModel) -> None:
     fitter = HandFitter(model)
     a, _ = synthetic(model, 4, 7)

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from .constants import NUM_JOINTS, NUM_KEYPOINTS
-from .fit_numpy import NumpyFitCore, NumpyRest, ShapeTerms, log_rotation
+from .fit_numpy import NumpyFitCore, NumpyRest, RowWeights, ShapeTerms, log_rotation
 from .fit_numpy import forward as np_forward
 from .kinematics import (
     FINGER_MASK,
@@ -216,6 +216,8 @@ class HandFitter:
             i2m = INTERNAL_TO_MP
             self._np_kp = (n(model.kp_template)[i2m], n(model.kp_shapedirs)[i2m])
             self._np_rest_cache: tuple[tuple, NumpyRest] | None = None
+            # unit keypoint weights (the default) and their Jacobian row weights, per batch size
+            self._np_unit: dict[int, tuple[np.ndarray, RowWeights]] = {}
 
     # ---- input checks -------------------------------------------------------------------------------------
     def _inputs(
@@ -421,6 +423,17 @@ class HandFitter:
         self._np_rest_cache = (key, rest)
         return rest
 
+    def _unit_weights(self, b: int) -> tuple[np.ndarray, RowWeights]:
+        """All-one keypoint weights (B, 21) and their row weights, built once per batch size (read-only)."""
+        cached = self._np_unit.get(b)
+        if cached is None:
+            ones = np.ones((b, NUM_KEYPOINTS))
+            cached = (ones, self._np.row_weights(ones * self.inv_sigma))
+            for a in (ones, *cached[1]):
+                a.flags.writeable = False
+            self._np_unit[b] = cached
+        return cached
+
     def _fit_numpy(
         self,
         targets: torch.Tensor | np.ndarray,
@@ -450,9 +463,8 @@ class HandFitter:
             rot = np.ascontiguousarray(_as_numpy(init.rot_local))
             transl = _as_numpy(init.transl)
         else:
-            rot, transl = core.initialise(x, np.ones((b, NUM_KEYPOINTS)) if w is None else w, rest)
-        sw = np.full((b, NUM_KEYPOINTS), self.inv_sigma) if w is None else np.sqrt(w) * self.inv_sigma
-        rw = core.row_weights(sw)
+            rot, transl = core.initialise(x, self._unit_weights(b)[0] if w is None else w, rest)
+        rw = self._unit_weights(b)[1] if w is None else core.row_weights(np.sqrt(w) * self.inv_sigma)
         xt = np.ascontiguousarray(x.transpose(0, 2, 1))
         for _ in range(self.iterations):
             shape = ShapeTerms(self._np_j[1], self._np_kp[1], bt, self.shape_w2) if fit_shape else None

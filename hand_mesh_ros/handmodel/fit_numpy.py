@@ -48,6 +48,17 @@ for _x, _y, _m, _sgn in (
     (1, 0, 2, -1),
 ):
     _EPS_E[_y, 3 * _x + _m] = _sgn
+# joint j (j = 0-15) and keypoint k (rows 16 + k) = root joint + the sum of the posed offsets (rows of
+# _GATHER's product) along the chain: a constant 0/1 matrix
+_CHAIN_SUM = np.zeros((37, 36))
+for _j in range(1, 16):
+    _a = _j
+    while _a:
+        _CHAIN_SUM[_j, _a - 1] = 1.0
+        _a = int(_PARENT[_a])
+for _k in range(21):
+    _CHAIN_SUM[16 + _k] = _CHAIN_SUM[_CARRIER[_k]]
+    _CHAIN_SUM[16 + _k, 15 + _k] = 1.0
 _PALM = np.array([0, 1, 5, 13, 9])  # wrist, index, middle, ring, pinky MCP (internal order)
 
 # skew(w) = (w @ _SKEW_T).reshape(3, 3): one matmul instead of seven element writes
@@ -62,6 +73,25 @@ for _i, _j, _k, _sgn in (
 ):
     _SKEW[3 * _i + _j, _k] = _sgn
 _SKEW_T = np.ascontiguousarray(_SKEW.T)
+# R (flattened) of a unit quaternion (w, x, y, z) = vec(q q^T) @ _QUAT_TO_R
+_QUAT_TO_R = np.zeros((16, 9))
+for _r, _terms in enumerate(
+    (
+        ((0, 0, 1), (1, 1, 1), (2, 2, -1), (3, 3, -1)),  # R00 = w2 + x2 - y2 - z2
+        ((1, 2, 2), (0, 3, -2)),  # R01 = 2 (xy - wz)
+        ((1, 3, 2), (0, 2, 2)),  # R02 = 2 (xz + wy)
+        ((1, 2, 2), (0, 3, 2)),  # R10 = 2 (xy + wz)
+        ((0, 0, 1), (1, 1, -1), (2, 2, 1), (3, 3, -1)),  # R11 = w2 - x2 + y2 - z2
+        ((2, 3, 2), (0, 1, -2)),  # R12 = 2 (yz - wx)
+        ((1, 3, 2), (0, 2, -2)),  # R20 = 2 (xz - wy)
+        ((2, 3, 2), (0, 1, 2)),  # R21 = 2 (yz + wx)
+        ((0, 0, 1), (1, 1, -1), (2, 2, -1), (3, 3, 1)),  # R22 = w2 - x2 - y2 + z2
+    )
+):
+    for _a, _b, _c in _terms:
+        _QUAT_TO_R[4 * _a + _b, _r] += _c
+# [skew(u); u^T] flattened (4 x 3 rows) = u @ _SKEW_DOT_T: cross and dot product with one matmul
+_SKEW_DOT_T = np.ascontiguousarray(np.concatenate([_SKEW, np.eye(3)]).T)
 # (half the vee of R - R^T, half the trace) of a flattened 3x3 matrix as one matmul
 _HALF_VEE_TRACE = np.zeros((9, 4))
 _HALF_VEE_TRACE[[7, 2, 3], [0, 1, 2]] = 0.5
@@ -80,16 +110,18 @@ def cross(u: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 
 def rodrigues(aa: np.ndarray) -> np.ndarray:
-    """(..., 3) axis-angle -> (..., 3, 3) rotation matrices.
+    """(..., 3) axis-angle -> (..., 3, 3) rotation matrices, through the unit quaternion.
 
-    R = I + a K + b K^2 with K = skew(aa), t = |aa|, a = sin(t) / t and b = (1 - cos t) / t^2, evaluated
-    through the half angle h = t / 2 (s = sin(h) / h: a = s cos h, b = s^2 / 2), which is exact down to t = 0.
+    q = (cos h, sin(h) / h * aa / 2) with h = |aa| / 2 (exact down to aa = 0); R is quadratic in q, so
+    R = vec(q q^T) @ _QUAT_TO_R, one matmul.
     """
-    h = 0.5 * np.sqrt(_sum(aa * aa, -1))[..., None, None]
+    h = 0.5 * np.sqrt(_sum(aa * aa, -1))
     h = np.maximum(h, 1e-150, out=h)
-    s = np.sin(h) / h
-    k = skew(aa)
-    return _EYE3 + (s * np.cos(h)) * k + (0.5 * s * s) * (k @ k)
+    q = np.empty((*aa.shape[:-1], 4))
+    np.cos(h, out=q[..., 0])
+    np.multiply((0.5 * np.sin(h) / h)[..., None], aa, out=q[..., 1:])
+    qq = q[..., :, None] * q[..., None, :]
+    return (qq.reshape(*aa.shape[:-1], 16) @ _QUAT_TO_R).reshape(*aa.shape, 3)
 
 
 def log_small(r: np.ndarray) -> np.ndarray:
@@ -106,9 +138,10 @@ def rotation_between(u: np.ndarray, v: np.ndarray) -> np.ndarray:
 
     With unit u, v, w = u x v and c = u . v: R = c I + [w]x + w w^T / (1 + c).
     """
-    inv = 1.0 / np.sqrt(np.maximum(_sum(u * u, -1) * _sum(v * v, -1), 1e-24))
-    w = cross(u, v) * inv[..., None]
-    c = (_sum(u * v, -1) * inv)[..., None, None]
+    wc = (u @ _SKEW_DOT_T).reshape(*u.shape[:-1], 4, 3) @ v[..., None]  # (..., 4, 1): u x v, u . v
+    wc /= np.sqrt(np.maximum(_sum(u * u, -1) * _sum(v * v, -1), 1e-24))[..., None, None]
+    w = wc[..., :3, 0]
+    c = wc[..., 3:, :]  # (..., 1, 1)
     outer = w[..., :, None] * (w[..., None, :] / np.maximum(1.0 + c, 1e-3))
     return outer + skew(w) + c * _EYE3
 
@@ -119,10 +152,11 @@ class NumpyRest:
     j0: (B, 3) rest root joint; vecs: (B, 36, 3, 1) in each joint's rest frame offset of joints 1-15 from
     their parents, then of the 21 keypoints (internal order) from their carrying joints; palm: (B, 5, 3) palm
     keypoints relative to the root joint (Kabsch); offsets / child_rel: (B, 5, 3, 3) per finger and level,
-    joint offset from its parent and the level's child keypoint from the joint (the closed-form start).
+    joint offset from its parent and the level's child keypoint from the joint (the closed-form start), and
+    both stacked as swing_vecs (B, 5, 3, 3, 2).
     """
 
-    __slots__ = ("child_rel", "j0", "offsets", "palm", "vecs")
+    __slots__ = ("child_rel", "j0", "offsets", "palm", "swing_vecs", "vecs")
 
     def __init__(self, joints: np.ndarray, kp_internal: np.ndarray) -> None:
         b = joints.shape[0]
@@ -137,6 +171,7 @@ class NumpyRest:
         self.child_rel = np.concatenate(
             [self.offsets[:, :, 1:] + kp_fingers[:, :, 1:3], kp_fingers[:, :, 3:]], axis=2
         )
+        self.swing_vecs = np.stack([self.offsets, self.child_rel], axis=-1)  # (B, 5, 3, 3, 2)
 
 
 def forward(
@@ -152,14 +187,9 @@ def forward(
     np.matmul(rot[:, :1], rf[:, :, 0], out=af[:, :, 0])
     np.matmul(af[:, :, 0], rf[:, :, 1], out=af[:, :, 1])
     np.matmul(af[:, :, 1], rf[:, :, 2], out=af[:, :, 2])
-    d = (a[:, _GATHER] @ rest.vecs)[..., 0]  # (B, 36, 3): posed bone offsets, then keypoint offsets
-    o = np.empty((b, 16, 3))
-    np.add(rest.j0, transl, out=o[:, 0])
-    of = o[:, 1:].reshape(b, 5, 3, 3)
-    np.add(o[:, None, 0], d[:, 0:15:3], out=of[:, :, 0])
-    of[:, :, 1:] = d[:, :15].reshape(b, 5, 3, 3)[:, :, 1:]
-    np.add.accumulate(of, axis=2, out=of)
-    return a, o, o[:, _CARRIER] + d[:, 15:]
+    d = a[:, _GATHER] @ rest.vecs  # (B, 36, 3, 1): posed bone offsets, then keypoint offsets
+    pos = _CHAIN_SUM @ d[..., 0] + (rest.j0 + transl)[:, None]  # (B, 37, 3): joints, then keypoints
+    return a, pos[:, :16], pos[:, 16:]
 
 
 class ShapeTerms:
@@ -241,7 +271,7 @@ class NumpyFitCore:
         v = vt.transpose(0, 2, 1)
         rot = np.empty((b, 16, 3, 3))
         r0 = np.matmul(v, ut, out=rot[:, 0])
-        v[..., 2] *= _sum(r0[:, :, 0] * cross(r0[:, :, 1], r0[:, :, 2]), -1)[:, None]  # det, +-1
+        v[..., 2] *= np.linalg.det(r0)[:, None]  # +-1: flip the last axis of a reflection
         np.matmul(v, ut, out=r0)
         o0 = qc - (r0 @ pc[..., None])[..., 0]
         transl = o0 - rest.j0
@@ -251,9 +281,9 @@ class NumpyFitCore:
         o = o0[:, None]
         xf = x[:, 1:].reshape(b, 5, 4, 3)
         for level in range(3):
-            o = o + (a_par @ rest.offsets[:, :, level, :, None])[..., 0]
-            u_dir = (a_par @ rest.child_rel[:, :, level, :, None])[..., 0]
-            a_j = rotation_between(u_dir, xf[:, :, level + 1] - o) @ a_par
+            moved = a_par @ rest.swing_vecs[:, :, level]  # (B, 5, 3, 2): joint offset, child keypoint
+            o = o + moved[..., 0]
+            a_j = rotation_between(moved[..., 1], xf[:, :, level + 1] - o) @ a_par
             np.matmul(a_par.transpose(0, 1, 3, 2), a_j, out=rots[:, :, level])
             a_par = a_j
         return rot, transl

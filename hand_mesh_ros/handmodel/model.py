@@ -15,6 +15,8 @@ import torch
 
 from .constants import KEYPOINT_BONE, KEYPOINT_NAMES, NUM_JOINTS
 from .data import HandModelData
+from .fit_numpy import NumpyRest
+from .fit_numpy import forward as np_forward
 from .kinematics import INTERNAL_TO_MP, MP_TO_INTERNAL, Pose, forward_kinematics, make_rest
 from .rotations import axis_angle_to_matrix, matrix_to_axis_angle
 
@@ -99,6 +101,7 @@ class HandModel:
         self.hands_components = t(data.hands_components)
         self.hands_mean = t(data.hands_mean)
         self.bone_frames = t(data.bone_frames)
+        self._bone_frames_kp = np.asarray(data.bone_frames, dtype=np.float64)[KEYPOINT_BONE]  # (21, 3, 3)
         self.num_shape = data.num_shape
         # rest quantities and their linear shape derivatives (for the fit)
         self.j_template = self.j_regressor @ self.v_template  # (16, 3)
@@ -108,6 +111,21 @@ class HandModel:
         self.keypoint_bone = torch.as_tensor(KEYPOINT_BONE, device=self.device)
         self.mp_to_internal = torch.as_tensor(MP_TO_INTERNAL, device=self.device)
         self.internal_to_mp = torch.as_tensor(INTERNAL_TO_MP, device=self.device)
+        # float64 numpy copies for the CPU forward pass (numpy: far less per-call overhead than torch)
+        if self.device.type == "cpu":
+            f64 = np.float64
+            self._np_j = (self.j_template.double().numpy(), self.j_shapedirs.double().numpy())
+            self._np_kp = (
+                self.kp_template.double().numpy()[INTERNAL_TO_MP],
+                self.kp_shapedirs.double().numpy()[INTERNAL_TO_MP],
+            )
+            # coordinate-major (3, V) layouts: the skinning then runs over long contiguous rows
+            self._np_v_t = np.ascontiguousarray(np.asarray(data.v_template, dtype=f64).T)
+            self._np_shapedirs_t = np.ascontiguousarray(
+                np.asarray(data.shapedirs, dtype=f64).transpose(1, 0, 2).reshape(-1, self.num_shape)
+            )
+            self._np_posedirs = self.posedirs.double().numpy()
+            self._np_weights_t = np.ascontiguousarray(np.asarray(data.weights, dtype=f64).T)  # (16, V)
 
     # ---- pieces -------------------------------------------------------------------------------------------
     def _check_batch(
@@ -198,7 +216,16 @@ class HandModel:
         with_vertices: bool = True,
         pose: torch.Tensor | None = None,
     ) -> HandBatch:
-        """Forward pass from local rotation matrices (B, 16, 3, 3) (flat-hand convention)."""
+        """Forward pass from local rotation matrices (B, 16, 3, 3) (flat-hand convention).
+
+        On the CPU without autograd the skeleton and the mesh are computed in float64 numpy (the same
+        formulas; far less per-call overhead) and returned as tensors of the model's dtype.
+        """
+        if self.device.type == "cpu" and not (
+            torch.is_grad_enabled()
+            and (rot_local.requires_grad or betas.requires_grad or transl.requires_grad)
+        ):
+            return self._forward_numpy(rot_local, betas, transl, with_vertices, pose)
         batch = rot_local.shape[0]
         joints, kp_rest = self.rest(betas)
         sk = forward_kinematics(
@@ -222,6 +249,44 @@ class HandModel:
             pose = matrix_to_axis_angle(rot_local)
         return HandBatch(verts, kps, o, a, pose, betas, transl)
 
+    def _forward_numpy(
+        self,
+        rot_local: torch.Tensor,
+        betas: torch.Tensor,
+        transl: torch.Tensor,
+        with_vertices: bool,
+        pose: torch.Tensor | None,
+    ) -> HandBatch:
+        """:meth:`forward_rotations` in float64 numpy (CPU)."""
+        f64 = np.float64
+        rot = np.ascontiguousarray(rot_local.numpy(force=True), dtype=f64)
+        bt = np.asarray(betas.numpy(force=True), dtype=f64)
+        tr = np.asarray(transl.numpy(force=True), dtype=f64)
+        b = rot.shape[0]
+        joints = self._np_j[0] + (self._np_j[1] @ bt.T).transpose(2, 0, 1)
+        kps = self._np_kp[0] + (self._np_kp[1] @ bt.T).transpose(2, 0, 1)
+        a, o, kp = np_forward(rot, tr, NumpyRest(joints, kps))
+        np_dt = np.float32 if self.dtype == torch.float32 else f64
+
+        def t(x: np.ndarray) -> torch.Tensor:
+            return torch.from_numpy(np.ascontiguousarray(x, dtype=np_dt))
+
+        verts = None
+        if with_vertices:
+            nv = self._np_v_t.shape[1]
+            v = self._np_v_t + (self._np_shapedirs_t @ bt.T).T.reshape(b, 3, nv)  # (B, 3, V)
+            if self._np_posedirs.shape[1]:
+                feat = (rot[:, 1:] - np.eye(3)).reshape(b, -1)
+                v = v + (feat @ self._np_posedirs.T).reshape(b, nv, 3).transpose(0, 2, 1)
+            shift = o - (a @ joints[..., None])[..., 0]
+            mats = np.concatenate([a.reshape(b, NUM_JOINTS, 9), shift], axis=2)  # (B, 16, 12)
+            blended = mats.transpose(0, 2, 1) @ self._np_weights_t  # (B, 12, V): per-vertex [R | t]
+            posed = np.add.reduce(blended[:, :9].reshape(b, 3, 3, nv) * v[:, None], 2) + blended[:, 9:]
+            verts = t(posed.transpose(0, 2, 1))
+        if pose is None:
+            pose = matrix_to_axis_angle(rot_local)
+        return HandBatch(verts, t(kp[:, MP_TO_INTERNAL]), t(o), t(a), pose, betas, transl)
+
     __call__ = forward
 
     def outputs(self, batch: HandBatch) -> list[HandModelOutput]:
@@ -229,31 +294,37 @@ class HandModel:
         if batch.vertices is None:
             rot = axis_angle_to_matrix(batch.pose)
             batch = self.forward_rotations(rot, batch.betas, batch.transl, True, pose=batch.pose)
-        bone = self.keypoint_bone
-        kp_rot = batch.joint_rotations[:, bone]
-        frames = kp_rot @ self.bone_frames[bone]
-        root_aa = batch.pose[:, 0]
 
+        # numpy once per batch (torch calls on tiny tensors cost microseconds each), then views per hand
         def n(x: torch.Tensor) -> np.ndarray:
-            return x.detach().to("cpu", torch.float32).numpy()
+            return x.numpy(force=True)
 
+        rots = n(batch.joint_rotations)  # model dtype
+        kp_rot = rots[:, KEYPOINT_BONE]
+        frames = (kp_rot @ self._bone_frames_kp.astype(rots.dtype, copy=False)).astype(np.float32)
+        kp_rot = kp_rot.astype(np.float32)
+        f32 = [n(x).astype(np.float32, copy=False) for x in (batch.vertices, batch.keypoints, batch.pose)]
+        verts, kps, pose = f32
+        wrist_pos = n(batch.joint_positions[:, 0]).astype(np.float32, copy=False)
+        wrist_rot = rots[:, 0].astype(np.float32, copy=False)
+        betas = n(batch.betas).astype(np.float32, copy=False)
         out = []
-        for i in range(batch.keypoints.shape[0]):
+        for i in range(kps.shape[0]):
             out.append(
                 HandModelOutput(
                     model=self.name,
                     side=self.side,
-                    vertices=n(batch.vertices[i]),
+                    vertices=verts[i],
                     faces=self.faces,
-                    joints=n(batch.keypoints[i]),
-                    joint_rotations=n(kp_rot[i]),
-                    keypoint_frames=n(frames[i]),
+                    joints=kps[i],
+                    joint_rotations=kp_rot[i],
+                    keypoint_frames=frames[i],
                     frame_names=KEYPOINT_NAMES,
-                    wrist_position=n(batch.joint_positions[i, 0]),
-                    wrist_rotation=n(batch.joint_rotations[i, 0]),
-                    wrist_axis_angle=n(root_aa[i]),
-                    pose=n(batch.pose[i]),
-                    betas=n(batch.betas[i]),
+                    wrist_position=wrist_pos[i],
+                    wrist_rotation=wrist_rot[i],
+                    wrist_axis_angle=pose[i, 0],
+                    pose=pose[i],
+                    betas=betas[i],
                 )
             )
         return out

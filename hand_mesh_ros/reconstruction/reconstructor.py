@@ -116,12 +116,12 @@ class HandReconstructor:
         for (track, _, palm), res in zip(candidates, results, strict=True):
             if res.presence < cfg.min_presence:
                 continue
+            # A palm region may overlap a tracked hand too little to be associated before the landmarks
+            # ran, and two tracks may converge on one hand; after the landmarks, a hand on top of one
+            # already found this frame is the same hand (the later track is dropped as lost).
+            if any(region_iou(region_from_landmarks(res.landmarks_px), r) > ASSOCIATION_IOU for r in found):
+                continue
             if track is None:
-                # A palm region may overlap a tracked hand too little to be associated before the
-                # landmarks ran; after them, a new hand on top of a tracked one is the same hand.
-                region = region_from_landmarks(res.landmarks_px)
-                if any(region_iou(region, r) > ASSOCIATION_IOU for r in found):
-                    continue
                 track = self._attach(res, palm)
             seen.add(track.track_id)
             g, f, hand = self._update_track(track, res, palm, camera, stamp_s)
