@@ -18,7 +18,7 @@ from hand_mesh_ros.perception.regions import (
     region_iou,
 )
 from hand_mesh_ros.perception.types import HandRegion
-from hand_mesh_ros.perception.warp import warp_perspective_u8
+from hand_mesh_ros.perception.warp import fixed_point_maps, warp_perspective_u8
 
 
 def test_anchor_layout() -> None:
@@ -116,3 +116,64 @@ def test_warp_close_to_opencv(border: int) -> None:
     assert np.abs(ours.astype(int) - ref)[inside].max() <= 1
     assert np.abs(ours.astype(int) - ref).max() <= 4
     assert np.abs(ours.astype(int) - ref).mean() < 0.1
+
+
+def _fixed_point_maps_per_pixel(image_to_dst: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """OpenCV 4's fixed-point coordinates written pixel by pixel (slow and plain, to check the fast tables)."""
+    m = np.linalg.inv(image_to_dst).reshape(-1)
+    xy = np.zeros((size[1], size[0], 2), np.int16)
+    frac = np.zeros((size[1], size[0]), np.uint16)
+    for y in range(size[1]):
+        for x in range(size[0]):
+            w = m[6] * x + (m[7] * y + m[8])
+            w = 32.0 / w if w != 0 else 0.0
+            qx = int(np.rint(min(max((m[0] * x + (m[1] * y + m[2])) * w, -(2.0**31)), 2.0**31 - 1)))
+            qy = int(np.rint(min(max((m[3] * x + (m[4] * y + m[5])) * w, -(2.0**31)), 2.0**31 - 1)))
+            xy[y, x] = (min(max(qx >> 5, -32768), 32767), min(max(qy >> 5, -32768), 32767))
+            frac[y, x] = (qy & 31) * 32 + (qx & 31)
+    return xy, frac
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fixed_point_maps_match_per_pixel_formula(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    src = rng.uniform(-300, 900, (4, 2)).astype(np.float32)  # a general perspective, partly outside
+    if seed == 0:  # a rotated square region, as the pipeline uses
+        src = cv2.boxPoints(((310.3, 207.9), (173.4, 173.4), 37.25)).astype(np.float32)
+    dst = np.array([[0, 40], [0, 0], [48, 0], [48, 40]], np.float32)
+    m = cv2.getPerspectiveTransform(src, dst)
+    xy, frac = fixed_point_maps(m, (48, 40))
+    ref_xy, ref_frac = _fixed_point_maps_per_pixel(m, (48, 40))
+    assert xy.dtype == np.int16 and frac.dtype == np.uint16
+    np.testing.assert_array_equal(xy, ref_xy)
+    np.testing.assert_array_equal(frac, ref_frac)
+
+
+@pytest.mark.parametrize("min_score", [0.0, 0.3, 0.5, 0.9, 1.0])
+def test_decode_keeps_exactly_the_scores_above_threshold(min_score: float) -> None:
+    rng = np.random.default_rng(3)
+    logits = rng.uniform(-6.0, 6.0, 2016).astype(np.float32)
+    logits[:40] = np.float32(math.log(min_score / (1 - min_score))) if 0 < min_score < 1 else 0.0
+    logits[40:50] = [37.0, 40.0, 100.0, 150.0, -150.0, np.nan, 30.0, 36.5, 0.0, -0.0]
+    boxes = np.zeros((2016, 18), np.float32)  # zero-size boxes never overlap, so NMS keeps every palm
+    palms = decode_palms(boxes, logits, min_score)
+    scores = 1.0 / (1.0 + np.exp(-np.clip(logits.astype(np.float64), -100.0, 100.0)))
+    expected = np.sort(scores[scores >= min_score])[::-1]
+    np.testing.assert_array_equal([p.score for p in palms], expected)
+
+
+def test_association_survivors_match_sequential_rule() -> None:
+    """Each new region drops earlier overlapping ones (IoU > 0.5); the closed form used to overlap the two
+    networks must keep exactly the same regions in the same order."""
+    from hand_mesh_ros.perception.pipeline import ASSOCIATION_IOU, _surviving
+
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        regions = [
+            HandRegion(*rng.uniform(100, 160, 2), *(2 * [rng.uniform(40, 80)]), 0.0) for _ in range(rng.integers(0, 6))
+        ]
+        kept: list[int] = []
+        for k, region in enumerate(regions):
+            kept = [j for j in kept if region_iou(regions[j], region) <= ASSOCIATION_IOU]
+            kept.append(k)
+        assert _surviving(regions) == kept

@@ -139,3 +139,22 @@ def test_asl_video_closed_loop_tracking(perception_full, asl, official_reference
     assert np.median(errors) < PX_TOL
     assert np.percentile(errors, 90) < 3.0
     assert np.median(world_errors) < WORLD_TOL_M
+
+
+def test_overlapped_networks_give_identical_tracking(perception_full, asl, converted_models) -> None:  # noqa: F811
+    """Running the tracked hand's landmarks beside the palm detector (default) changes no result."""
+    from hand_mesh_ros.perception.pipeline import HandPerception
+
+    frames = asl[0][:40]
+    serial = HandPerception(models_dir=converted_models, overlap_networks=False)
+    perception_full.reset()
+    overlapped = 0
+    for k, frame in enumerate(frames):
+        ours, ref = perception_full.process(frame), serial.process(frame)
+        assert len(ours) == len(ref) == 1, f"frame {k}"
+        overlapped += ours[0].palm is None  # tracked hand, palm detector run alongside (max_hands=2)
+        np.testing.assert_array_equal(ours[0].landmarks_px, ref[0].landmarks_px)
+        np.testing.assert_array_equal(ours[0].world_landmarks_m, ref[0].world_landmarks_m)
+        assert ours[0].presence == ref[0].presence and ours[0].handedness == ref[0].handedness
+    perception_full.reset()
+    assert overlapped == len(frames) - 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from pathlib import Path
 from typing import NamedTuple
 
@@ -14,6 +15,9 @@ from .convert import model_files, require_converted
 from .image_checks import check_batch
 from .regions import crop_region, project_points
 from .types import HandRegion
+
+# uint8 -> [0, 1]: one float32 multiply per value.
+PIXEL_SCALE = np.float32(1.0 / 255.0)
 
 LANDMARK_INPUT_SIZE = 224
 NUM_LANDMARKS = 21
@@ -67,6 +71,7 @@ class LandmarkModel:
         pt, onnx_path, _ = model_files(name, models_dir)
         self.backend: InferenceBackend = make_backend(pt, onnx_path, backend, device, threads)
         self.border = border
+        self._buffers = threading.local()  # per-thread preallocated network input
 
     def run(self, crops: np.ndarray) -> LandmarkBatch:
         """Run the network on float32 (N, 224, 224, 3) RGB crops in [0, 1]."""
@@ -86,14 +91,22 @@ class LandmarkModel:
         Also returns the 3x3 crop px -> image px matrix.
         """
         crop, to_image = crop_region(image, region, self.input_size, self.border)
-        return crop.astype(np.float32) * np.float32(1.0 / 255.0), to_image
+        return np.multiply(crop, PIXEL_SCALE, dtype=np.float32), to_image
 
     def process_regions(self, image: np.ndarray, regions: list[HandRegion]) -> list[RegionLandmarks]:
         """Crop every region of an RGB uint8 image, run one batch, and map the results back to the image."""
         if not regions:
             return []
-        crops, mats = zip(*(self.crop(image, r) for r in regions), strict=False)
-        out = self.run(np.stack(crops))
+        size = self.input_size
+        batch = getattr(self._buffers, "batch", None)
+        if batch is None or batch.shape[0] < len(regions):
+            batch = self._buffers.batch = np.empty((len(regions), size, size, 3), np.float32)
+        mats = []
+        for k, region in enumerate(regions):
+            crop, to_image = crop_region(image, region, size, self.border)
+            np.multiply(crop, PIXEL_SCALE, out=batch[k])
+            mats.append(to_image)
+        out = self.run(batch[: len(regions)])
         return [
             uncrop(out, k, region, mat) for k, (region, mat) in enumerate(zip(regions, mats, strict=False))
         ]

@@ -5,6 +5,7 @@ All coordinates here are normalised to the square network input ([0, 1] over 192
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +15,8 @@ from .anchors import PALM_INPUT_SIZE, ssd_anchors
 NUM_KEYPOINTS = 7
 SCORE_CLIP = 100.0
 NMS_IOU = 0.3
+# Logits below logit(min_score) minus this margin cannot reach min_score and are skipped before the exact test.
+_LOGIT_MARGIN = 1e-3
 
 
 @dataclass(frozen=True)
@@ -33,19 +36,31 @@ def decode_palms(raw_boxes: np.ndarray, raw_scores: np.ndarray, min_score: float
     first, after weighted non-maximum suppression at IoU 0.3.
     """
     anchors = ssd_anchors()
-    raw_boxes = np.asarray(raw_boxes, dtype=np.float64).reshape(len(anchors), -1)
-    logits = np.asarray(raw_scores, dtype=np.float64).reshape(len(anchors))
-    scores = 1.0 / (1.0 + np.exp(-np.clip(logits, -SCORE_CLIP, SCORE_CLIP)))
-    keep = np.nonzero(scores >= min_score)[0]
+    n = len(anchors)
+    logits = np.asarray(raw_scores).reshape(n)
+    # Only anchors whose logit can reach min_score go through the (float64) sigmoid and box decoding.
+    cand = np.flatnonzero(logits >= _logit_floor(min_score))
+    scores = 1.0 / (1.0 + np.exp(-np.clip(logits[cand].astype(np.float64), -SCORE_CLIP, SCORE_CLIP)))
+    passed = scores >= min_score
+    keep = cand[passed]
     if keep.size == 0:
         return []
-    r = raw_boxes[keep] / PALM_INPUT_SIZE
+    raw_boxes = np.asarray(raw_boxes).reshape(n, -1)[keep].astype(np.float64)
+    r = raw_boxes / PALM_INPUT_SIZE
     a = anchors[keep]
     cx, cy = r[:, 0] + a[:, 0], r[:, 1] + a[:, 1]
     w, h = r[:, 2], r[:, 3]
     boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
     kps = r[:, 4 : 4 + 2 * NUM_KEYPOINTS].reshape(-1, NUM_KEYPOINTS, 2) + a[:, None, :]
-    return weighted_nms(scores[keep], boxes, kps)
+    return weighted_nms(scores[passed], boxes, kps)
+
+
+def _logit_floor(min_score: float) -> float:
+    """A logit below which the clipped sigmoid score is certainly below ``min_score``."""
+    if min_score <= 0.0:
+        return -math.inf
+    p = min(float(min_score), 1.0 - 1e-12)  # sigmoid rounds to 1.0 only for logits above ~36
+    return min(math.log(p / (1.0 - p)), 30.0) - _LOGIT_MARGIN
 
 
 def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import cv2
@@ -14,6 +15,9 @@ from .image_checks import check_batch, check_rgb_image
 from .palm_decode import decode_palms
 from .regions import crop_region, full_image_region, project_points
 from .types import PalmDetection
+
+# uint8 -> [0, 1]: one float32 multiply per value.
+PIXEL_SCALE = np.float32(1.0 / 255.0)
 
 
 class PalmModel:
@@ -36,6 +40,7 @@ class PalmModel:
         require_converted(name, models_dir, allow_convert)
         pt, onnx_path, _ = model_files(name, models_dir)
         self.backend: InferenceBackend = make_backend(pt, onnx_path, backend, device, threads)
+        self._buffers = threading.local()  # per-thread preallocated network input
 
     def run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Raw outputs for a float32 (N, 192, 192, 3) RGB batch in [0, 1].
@@ -52,7 +57,11 @@ class PalmModel:
         image = check_rgb_image(image)
         h, w = image.shape[:2]
         crop, to_image = crop_region(image, full_image_region(w, h), self.input_size, cv2.BORDER_CONSTANT)
-        boxes, scores = self.run((crop.astype(np.float32) * np.float32(1.0 / 255.0))[None])
+        batch = getattr(self._buffers, "batch", None)
+        if batch is None:
+            batch = self._buffers.batch = np.empty((1, self.input_size, self.input_size, 3), np.float32)
+        np.multiply(crop, PIXEL_SCALE, out=batch[0])
+        boxes, scores = self.run(batch)
         out = []
         for p in decode_palms(boxes[0], scores[0], min_score):
             corners = project_points(p.box.reshape(2, 2) * self.input_size, to_image)

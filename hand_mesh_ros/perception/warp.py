@@ -9,6 +9,8 @@ whatever OpenCV is installed.
 
 from __future__ import annotations
 
+import threading
+
 import cv2
 import numpy as np
 
@@ -21,30 +23,39 @@ def fixed_point_maps(image_to_dst: np.ndarray, size: tuple[int, int]) -> tuple[n
     """OpenCV-4 fixed-point remap tables for a perspective warp into a (width, height) = ``size`` image.
 
     Returns (xy int16 [h, w, 2]: integer source pixel, frac uint16 [h, w]: 1/32-px fraction index
-    ay * 32 + ax), the form ``cv2.remap`` takes for bilinear fixed-point sampling.
+    ay * 32 + ax), the form ``cv2.remap`` takes for bilinear fixed-point sampling. The arithmetic (float64,
+    same operation order as OpenCV 4) is done in place to keep the per-crop cost low.
     """
     ok, inv = cv2.invert(np.asarray(image_to_dst, dtype=np.float64))
     if not ok:
         raise ValueError("warp matrix is singular")
     m = inv.reshape(-1)
     width, height = size
-    x = np.arange(width, dtype=np.float64)[None, :]
-    y = np.arange(height, dtype=np.float64)[:, None]
-    w = m[6] * x + (m[7] * y + m[8])
-    w = np.divide(_TAB, w, out=np.zeros_like(w), where=w != 0)
-    fx = np.clip((m[0] * x + (m[1] * y + m[2])) * w, _INT_MIN, _INT_MAX)
-    fy = np.clip((m[3] * x + (m[4] * y + m[5])) * w, _INT_MIN, _INT_MAX)
-    qx = np.rint(fx).astype(np.int32)
-    qy = np.rint(fy).astype(np.int32)
-    xy = np.stack(
-        [np.clip(qx >> _INTER_BITS, -32768, 32767), np.clip(qy >> _INTER_BITS, -32768, 32767)], axis=-1
-    ).astype(np.int16)
-    frac = ((qy & (_TAB - 1)) * _TAB + (qx & (_TAB - 1))).astype(np.uint16)
-    return xy, frac
+    x = np.arange(width, dtype=np.float64)
+    y = np.arange(height, dtype=np.float64)
+    # W = M6 x + (M7 y + M8); W = W ? TAB / W : 0  (IEEE + and * are commutative, so outer sums are exact).
+    w = np.add.outer(m[7] * y + m[8], m[6] * x)
+    np.divide(_TAB, w, out=w, where=w != 0)
+    xy = np.empty((height, width, 2), np.int16)
+    q = []
+    for k in (0, 1):
+        # X = (M0 x + (M1 y + M2)) * W, saturated to int32 and rounded to nearest (even on ties, as cvRound).
+        f = np.add.outer(m[3 * k + 1] * y + m[3 * k + 2], m[3 * k] * x)
+        f *= w
+        np.clip(f, _INT_MIN, _INT_MAX, out=f)
+        np.rint(f, out=f)
+        qk = f.astype(np.int32)
+        xy[..., k] = np.clip(qk >> _INTER_BITS, -32768, 32767)
+        qk &= _TAB - 1
+        q.append(qk)
+    q[1] <<= _INTER_BITS
+    q[1] |= q[0]
+    return xy, q[1].astype(np.uint16)
 
 
 _MAP_CACHE: dict[tuple[bytes, tuple[int, int]], tuple[np.ndarray, np.ndarray]] = {}
 _MAP_CACHE_SIZE = 4
+_MAP_LOCK = threading.Lock()
 
 
 def warp_perspective_u8(
@@ -53,16 +64,18 @@ def warp_perspective_u8(
     """Warp an HxWxC uint8 image with the 3x3 matrix ``image_to_dst`` (image px -> output px).
 
     ``size`` is (width, height) as in OpenCV. ``border`` is cv2.BORDER_CONSTANT (zeros) or
-    cv2.BORDER_REPLICATE. Tables of recently used matrices are cached (the letterbox of a video stream
-    repeats every frame).
+    cv2.BORDER_REPLICATE. Tables of recently used matrices are cached, the least recently used evicted first (the
+    letterbox of a video stream repeats every frame while hand crops change). Thread-safe.
     """
     if border not in (cv2.BORDER_CONSTANT, cv2.BORDER_REPLICATE):
         raise ValueError("border must be cv2.BORDER_CONSTANT or cv2.BORDER_REPLICATE")
     key = (np.asarray(image_to_dst, dtype=np.float64).tobytes(), (int(size[0]), int(size[1])))
-    maps = _MAP_CACHE.get(key)
+    with _MAP_LOCK:
+        maps = _MAP_CACHE.pop(key, None)  # re-inserted below, so the oldest entry is the least recently used
     if maps is None:
         maps = fixed_point_maps(image_to_dst, size)
-        if len(_MAP_CACHE) >= _MAP_CACHE_SIZE:
+    with _MAP_LOCK:
+        while len(_MAP_CACHE) >= _MAP_CACHE_SIZE:
             _MAP_CACHE.pop(next(iter(_MAP_CACHE)))
         _MAP_CACHE[key] = maps
     return cv2.remap(image, maps[0], maps[1], cv2.INTER_LINEAR, borderMode=border, borderValue=0)
