@@ -73,7 +73,7 @@ def main() -> int:
     if not (DATA / "handgraph_dev" / "annotations.json").exists():
         print("handgraph_dev not found: accuracy part skipped")
         return 0
-    from hand_mesh_ros.evaluation.handgraph import load_handgraph
+    from hand_mesh_ros.evaluation.crop_dataset import load_handgraph
 
     samples = load_handgraph(DATA / "handgraph_dev")
     for noise_mm in (0.0, 5.0, 10.0):

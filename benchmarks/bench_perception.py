@@ -2,7 +2,7 @@
 
 Frames: the ASL video of ../shared/data/mediapipe_reference, letterboxed to 640x480. For each mode
 (tracking = video, static = palm detector every frame) it prints the median and p95 per-frame latency of
-``HandPerception.process`` and, if the throwaway venv from tools/make_mediapipe_reference.py exists, of
+``HandPerception.process`` and, if the throwaway venv from tools/make_official_reference.py exists, of
 ``mediapipe.solutions.hands`` (0.10.21, model_complexity=1, max_num_hands=2) run in a subprocess on the same
 frames. Usage::
 
@@ -24,7 +24,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 VIDEO = REPO.parent / "shared" / "data" / "mediapipe_reference" / "asl_hand.25fps.mp4"
-TOOL = REPO / "tools" / "make_mediapipe_reference.py"
+TOOL = REPO / "tools" / "make_official_reference.py"
 WARMUP = 5
 
 
@@ -108,7 +108,7 @@ def main() -> int:
         f"best of {args.passes} interleaved passes"
     )
     if not have_official:
-        print(f"official runtime not measured: {args.mp_venv} missing (tools/make_mediapipe_reference.py)")
+        print(f"official runtime not measured: {args.mp_venv} missing (tools/make_official_reference.py)")
     pipelines = [(v, b) for v in args.variants.split(",") for b in args.backends.split(",")]
     rows = []
     for mode, static in (("tracking", False), ("static", True)):

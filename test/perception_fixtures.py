@@ -74,7 +74,7 @@ def perception_lite(converted_models: Path):
 
 @pytest.fixture(scope="session")
 def official_reference() -> dict:
-    """Outputs of the official runtime produced by tools/make_mediapipe_reference.py."""
+    """Outputs of the official runtime produced by tools/make_official_reference.py."""
     if not REFERENCE_JSON.exists():
-        pytest.skip(f"{REFERENCE_JSON} missing: run python tools/make_mediapipe_reference.py")
+        pytest.skip(f"{REFERENCE_JSON} missing: run python tools/make_official_reference.py")
     return json.loads(REFERENCE_JSON.read_text())

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hand_mesh_ros.evaluation.crop_dataset import load_handgraph
 from hand_mesh_ros.evaluation.evaluate import evaluate, summarise
-from hand_mesh_ros.evaluation.handgraph import load_handgraph
 
 
 @pytest.mark.parametrize("rectify", ["off", "full"])

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hand_mesh_ros.evaluation.handgraph import HandgraphSample
+from hand_mesh_ros.evaluation.crop_dataset import HandgraphSample
 from hand_mesh_ros.geometry.camera import CameraModel
 from hand_mesh_ros.geometry.dgp import DGPStatus, locate_hand
 from hand_mesh_ros.geometry.hand_size import rescale_to_size

@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from hand_mesh_ros.evaluation import metrics as m
+from hand_mesh_ros.evaluation.crop_dataset import HandgraphSample, load_handgraph
 from hand_mesh_ros.evaluation.estimators import Estimator, HandEstimate, OracleEstimator
-from hand_mesh_ros.evaluation.handgraph import HandgraphSample, load_handgraph
 from hand_mesh_ros.evaluation.plots import Curve, save_curves
 
 

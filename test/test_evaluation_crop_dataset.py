@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
+from hand_mesh_ros.evaluation.crop_dataset import load_handgraph
 from hand_mesh_ros.evaluation.estimators import HandEstimate, OracleEstimator
 from hand_mesh_ros.evaluation.evaluate import evaluate, main, summarise
-from hand_mesh_ros.evaluation.handgraph import load_handgraph
 
 
 @pytest.fixture(scope="module")

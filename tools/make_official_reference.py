@@ -3,8 +3,8 @@
 The official runtime lives in a throwaway virtual environment (default /tmp/mp-ref-venv) that this script
 creates on demand; it is never a dependency of hand_mesh_ros. Usage::
 
-    python tools/make_mediapipe_reference.py   # writes test/fixtures/mediapipe_gesture_reference.json
-    python tools/make_mediapipe_reference.py --venv DIR --out FILE
+    python tools/make_official_reference.py   # writes test/fixtures/mediapipe_gesture_reference.json
+    python tools/make_official_reference.py --venv DIR --out FILE
 
 The same file, run by the venv's python, is the worker (``--worker reference|frames``); ``frames``
 mode is used by benchmarks/bench_perception.py to time the official runtime on an .npy stack of RGB frames.
@@ -108,7 +108,7 @@ def worker_reference(images: list[Path], out: Path) -> None:
                 labels.append([c.classification[0].label for c in res.multi_handedness or []])
         print(f"{video.name}: {len(labels)} frames in video mode", file=sys.stderr)
     doc = {
-        "generator": "tools/make_mediapipe_reference.py",
+        "generator": "tools/make_official_reference.py",
         "runtime": f"mediapipe=={mp.__version__} solutions.hands, static_image_mode=True, "
         "model_complexity=1, max_num_hands=2, min_detection_confidence=0.5; images_lite: model_complexity=0",
         "handedness_convention": "raw MediaPipe label (the model assumes a mirrored, selfie-style image)",
