@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import rclpy
 from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import MarkerArray
 
@@ -78,15 +77,3 @@ class ResultListener:
     def _on_detections(self, msg: Any) -> None:
         if self._on_message:
             self._on_message("hand_detections", msg)
-
-    def wait_for(self, stamp: Stamp, timeout_s: float) -> Any | None:
-        """Spin until the HandArray with ``stamp`` arrived (returned) or ``timeout_s`` passed (None)."""
-        deadline = time.monotonic() + timeout_s
-        while stamp not in self.received.hands and time.monotonic() < deadline:
-            rclpy.spin_once(self.node, timeout_sec=0.02)
-        return self.received.hands.get(stamp)
-
-    def spin_for(self, seconds: float) -> None:
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            rclpy.spin_once(self.node, timeout_sec=0.02)
