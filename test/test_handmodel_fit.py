@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -15,13 +14,7 @@ from hand_mesh_ros.handmodel.limits import random_plausible_pose
 
 
 @pytest.fixture(scope="module")
-def model() -> HandModel:
-    from hand_mesh_ros.handmodel.prepare import prepare
-
-    try:
-        prepare()
-    except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
-        pytest.skip(f"open hand asset unavailable (network/npm): {exc}")
+def model(prepared: None) -> HandModel:
     return load_hand_model("right", None)
 
 

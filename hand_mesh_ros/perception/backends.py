@@ -102,3 +102,27 @@ def make_backend(
 
 class CorruptModelError(RuntimeError):
     """A converted model file exists but cannot be loaded."""
+
+
+def open_converted(
+    family: str,
+    variant: str,
+    backend: str = "onnxruntime",
+    device: str = "cpu",
+    threads: int | None = None,
+    models_dir: Path | None = None,
+    allow_convert: bool = False,
+) -> InferenceBackend:
+    """The backend running converted model ``<family>_<variant>`` (e.g. "palm_detection", "full").
+
+    Raises ValueError for an unknown variant, ModelNotConvertedError when the model is missing (unless
+    ``allow_convert``), CorruptModelError when it cannot be loaded.
+    """
+    from .convert import model_files, require_converted
+
+    if variant not in ("full", "lite"):
+        raise ValueError(f"variant must be 'full' or 'lite', got {variant!r}")
+    name = f"{family}_{variant}"
+    require_converted(name, models_dir, allow_convert)
+    pt, onnx_path, _ = model_files(name, models_dir)
+    return make_backend(pt, onnx_path, backend, device, threads)

@@ -10,8 +10,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from .backends import InferenceBackend, make_backend
-from .convert import model_files, require_converted
+from .backends import InferenceBackend, open_converted
 from .image_checks import check_batch
 from .regions import crop_region, project_points
 from .types import HandRegion
@@ -64,12 +63,9 @@ class LandmarkModel:
         allow_convert: bool = False,
         border: int = cv2.BORDER_REPLICATE,
     ) -> None:
-        if variant not in ("full", "lite"):
-            raise ValueError(f"variant must be 'full' or 'lite', got {variant!r}")
-        name = f"hand_landmark_{variant}"
-        require_converted(name, models_dir, allow_convert)
-        pt, onnx_path, _ = model_files(name, models_dir)
-        self.backend: InferenceBackend = make_backend(pt, onnx_path, backend, device, threads)
+        self.backend: InferenceBackend = open_converted(
+            "hand_landmark", variant, backend, device, threads, models_dir, allow_convert
+        )
         self.border = border
         self._buffers = threading.local()  # per-thread preallocated network input
 

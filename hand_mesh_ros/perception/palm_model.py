@@ -9,8 +9,7 @@ import cv2
 import numpy as np
 
 from .anchors import PALM_INPUT_SIZE
-from .backends import InferenceBackend, make_backend
-from .convert import model_files, require_converted
+from .backends import InferenceBackend, open_converted
 from .image_checks import check_batch, check_rgb_image
 from .palm_decode import decode_palms
 from .regions import crop_region, full_image_region, project_points
@@ -34,12 +33,9 @@ class PalmModel:
         models_dir: Path | None = None,
         allow_convert: bool = False,
     ) -> None:
-        if variant not in ("full", "lite"):
-            raise ValueError(f"variant must be 'full' or 'lite', got {variant!r}")
-        name = f"palm_detection_{variant}"
-        require_converted(name, models_dir, allow_convert)
-        pt, onnx_path, _ = model_files(name, models_dir)
-        self.backend: InferenceBackend = make_backend(pt, onnx_path, backend, device, threads)
+        self.backend: InferenceBackend = open_converted(
+            "palm_detection", variant, backend, device, threads, models_dir, allow_convert
+        )
         self._buffers = threading.local()  # per-thread preallocated network input
 
     def run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -119,14 +119,15 @@ class HandReconstructor:
             # A palm region may overlap a tracked hand too little to be associated before the landmarks
             # ran, and two tracks may converge on one hand; after the landmarks, a hand on top of one
             # already found this frame is the same hand (the later track is dropped as lost).
-            if any(region_iou(region_from_landmarks(res.landmarks_px), r) > ASSOCIATION_IOU for r in found):
+            region = region_from_landmarks(res.landmarks_px)  # where this hand is tracked next frame
+            if any(region_iou(region, r) > ASSOCIATION_IOU for r in found):
                 continue
             if track is None:
-                track = self._attach(res, palm)
+                track = self._attach(res, region, palm)
             seen.add(track.track_id)
+            track.region = region
+            found.append(region)
             g, f, hand = self._update_track(track, res, palm, camera, stamp_s)
-            if track.region is not None:
-                found.append(track.region)
             geometry_s += g
             fit_s += f
             if hand is not None:
@@ -166,9 +167,8 @@ class HandReconstructor:
             out.append((None, region, palm))
         return out
 
-    def _attach(self, res: RegionLandmarks, palm: PalmDetection | None) -> Track:
+    def _attach(self, res: RegionLandmarks, region: HandRegion, palm: PalmDetection | None) -> Track:
         """A track for a new palm: a held (recently lost) track at the same place, else a new one."""
-        region = region_from_landmarks(res.landmarks_px)
         for track in self.tracks:
             last = track.last_hand
             if track.region is None and last is not None and region_iou(region, last.region) > REATTACH_IOU:
@@ -186,7 +186,6 @@ class HandReconstructor:
         cfg = self.config
         t0 = time.perf_counter()
         track.observe_side(res.p_true_right)
-        track.region = region_from_landmarks(res.landmarks_px)
         keypoints = np.asarray(res.landmarks_px[:, :2], dtype=np.float64)
         world = np.asarray(res.world_m, dtype=np.float64)
         rel = world - world[0]
@@ -253,6 +252,8 @@ class HandReconstructor:
         runs on the unscaled joints and the mesh is scaled the same way, so it matches the joints.
         """
         side = track.side
+        region = track.region
+        assert region is not None  # set from this frame's landmarks before the track is updated
         wrist = joints[0]
         target = wrist + (joints - wrist) / scale
         fit = self.refitters[side].fit(target, init=raw_fit, betas=raw_fit.betas)
@@ -277,8 +278,7 @@ class HandReconstructor:
             model_name=out.model,
             vertices=vertices.astype(np.float32),
             faces=out.faces,
-            region=track.region if track.region is not None else region_from_landmarks(
-                np.c_[camera.project(joints), np.zeros(len(joints))]),
+            region=region,
             palm_score=track.palm_score,
         )
 

@@ -26,10 +26,7 @@ from .managed_node import ManagedNode
 from .node_config import DetectorConfig
 from .node_main import run
 from .qos import RESULTS, SENSOR
-
-
-def stamp_seconds(msg: Any) -> float:
-    return float(msg.header.stamp.sec) + 1e-9 * float(msg.header.stamp.nanosec)
+from .stamp_sync import stamp_seconds
 
 
 class DetectorNode(ManagedNode):

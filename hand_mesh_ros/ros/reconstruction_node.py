@@ -27,7 +27,6 @@ from ..visualization.overlay import draw_hands
 from . import params
 from .camera_info import camera_model_from_info
 from .detection_msgs import msg_to_palms, regions_to_msg
-from .detector_node import stamp_seconds
 from .diagnostics import NodeHealth
 from .hand_msgs import hand_markers_cdr, hand_transforms, hands_to_msg, topology_msg
 from .image_conversion import ImageConversionError, image_to_rgb, rgb_to_image
@@ -35,7 +34,7 @@ from .managed_node import ManagedNode
 from .node_config import ReconstructionNodeConfig
 from .node_main import run
 from .qos import LATCHED, RESULTS, SENSOR
-from .stamp_sync import make_synchronizer, stamp_of
+from .stamp_sync import make_synchronizer, stamp_of, stamp_seconds
 from .tf_broadcast import TfPublisher
 
 

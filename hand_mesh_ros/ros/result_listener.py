@@ -21,6 +21,7 @@ from .stamp_sync import Stamp, stamp_of
 class Received:
     hands: dict[Stamp, Any] = field(default_factory=dict)
     hands_time: dict[Stamp, float] = field(default_factory=dict)  # time.monotonic() at arrival
+    hands_wall_ns: dict[Stamp, int] = field(default_factory=dict)  # time.time_ns() at arrival
     markers: list[Any] = field(default_factory=list)
     transforms: list[Any] = field(default_factory=list)
     faces: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)  # (model, handedness) -> (F, 3)
@@ -60,6 +61,7 @@ class ResultListener:
         stamp = stamp_of(msg)
         self.received.hands[stamp] = msg
         self.received.hands_time[stamp] = time.monotonic()
+        self.received.hands_wall_ns[stamp] = time.time_ns()
         if self._on_message:
             self._on_message("hands", msg)
 

@@ -42,13 +42,14 @@ class PipelineSession:
     ``recorder``: inputs and outputs are written to it (bag time = the image stamp for inputs and
     stamped outputs). ``params``: per-executable ROS parameters (``name:=value`` strings).
     ``single_node``: run only the reconstruction node, with its own palm detector. ``listen``: the output
-    topics to subscribe to besides ``hands`` (fewer = less work for this process).
+    topics to subscribe to besides ``hands`` (fewer = less work for this process). ``remaps``: ROS remappings
+    for both nodes (e.g. ``image:=/camera/image_raw`` to run on a live camera instead of this driver).
     """
 
     def __init__(self, frame_id: str = "camera_optical_frame", recorder: BagRecorder | None = None,
                  params: dict[str, Sequence[str]] | None = None, params_file: Path | None = None,
                  log_dir: Path | None = None, keep_markers: bool = False, single_node: bool = False,
-                 listen: tuple[str, ...] = OUTPUT_TOPICS) -> None:
+                 listen: tuple[str, ...] = OUTPUT_TOPICS, remaps: Sequence[str] = ()) -> None:
         self.frame_id = frame_id
         self.recorder = recorder
         params = dict(params or {})
@@ -56,7 +57,8 @@ class PipelineSession:
         if single_node:  # palm detection inside the reconstruction node
             params["reconstruction_node"] = [*params.get("reconstruction_node", ()), "external_detections:=false"]
             nodes = ("reconstruction_node",)
-        self._procs = NodeProcesses(params_file=params_file, params=params, log_dir=log_dir, nodes=nodes)
+        self._procs = NodeProcesses(params_file=params_file, remaps=remaps, params=params, log_dir=log_dir,
+                                    nodes=nodes)
         self._keep_markers = keep_markers
         self._listen = listen
         self.outcomes: list[FrameOutcome] = []
@@ -113,8 +115,9 @@ class PipelineSession:
         self.recorder.write(topic if topic.startswith("/") else f"/{topic}", msg, stamp.sec * 10**9 + stamp.nanosec)
 
     def spin(self, seconds: float) -> None:
+        """Process incoming messages for ``seconds`` (or until a node process exits)."""
         end = time.monotonic() + seconds
-        while time.monotonic() < end:
+        while time.monotonic() < end and self._procs.alive():
             self.executor.spin_once(timeout_sec=min(0.02, max(0.0, end - time.monotonic())))
 
     def wait_ready(self, rgb: np.ndarray, camera: CameraModel, timeout_s: float = 120.0) -> float:

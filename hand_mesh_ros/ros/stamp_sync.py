@@ -21,6 +21,11 @@ def stamp_of(msg: Any) -> Stamp:
     return (int(msg.header.stamp.sec), int(msg.header.stamp.nanosec))
 
 
+def stamp_seconds(msg: Any) -> float:
+    """A message's header stamp in seconds."""
+    return float(msg.header.stamp.sec) + 1e-9 * float(msg.header.stamp.nanosec)
+
+
 class StampSynchronizer:
     """Calls ``callback(*msgs)`` once every topic has delivered a message with the same stamp.
 
