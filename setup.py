@@ -23,12 +23,15 @@ setup(
         # (from PyTorch's CPU wheel index) unless you want several GB of CUDA libraries.
         "convert": ["torch>=2.1", "onnx>=1.15", "tflite>=2.10", "flatbuffers>=23"],
         "bags": ["rosbags>=0.10"],
+        # TensorRT engines (hand_mesh_ros.gpu). Needs a CUDA build of torch, installed by you first; on a Jetson
+        # use JetPack's TensorRT and NVIDIA's torch instead of this extra.
         "gpu": ["tensorrt>=10"],
     },
     entry_points={
         "console_scripts": [
             "hand-mesh-convert-models=hand_mesh_ros.perception.convert:main",
             "hand-mesh-prepare-hand-model=hand_mesh_ros.handmodel.prepare:main",
+            "hand-mesh-build-engines=hand_mesh_ros.gpu.build_engines:main",
         ]
     },
 )

@@ -4,7 +4,8 @@
         camera_info:=/camera/color/camera_info rviz:=true
 
 Arguments: image, camera_info (topics), namespace, config_file (parameters YAML), backend
-(auto|onnxruntime|torch|tensorrt), device (cpu|cuda[:N]), model_variant (full|lite), rviz (true|false).
+(auto|onnxruntime|torch|tensorrt), device (auto|cpu|cuda[:N]), precision (fp16|fp32|int8, TensorRT),
+model_variant (full|lite), rviz (true|false).
 """
 
 from pathlib import Path
@@ -28,6 +29,7 @@ def generate_launch_description() -> LaunchDescription:
     overrides = {
         "backend": LaunchConfiguration("backend"),
         "device": LaunchConfiguration("device"),
+        "precision": LaunchConfiguration("precision"),
         "model_variant": LaunchConfiguration("model_variant"),
     }
     return LaunchDescription([
@@ -39,7 +41,9 @@ def generate_launch_description() -> LaunchDescription:
                               description="Parameters YAML"),
         DeclareLaunchArgument("backend", default_value="auto",
                               description="auto, onnxruntime, torch or tensorrt"),
-        DeclareLaunchArgument("device", default_value="cpu", description="cpu or cuda[:N]"),
+        DeclareLaunchArgument("device", default_value="auto", description="auto, cpu or cuda[:N]"),
+        DeclareLaunchArgument("precision", default_value="fp16",
+                              description="TensorRT engine precision: fp16, fp32 or int8"),
         DeclareLaunchArgument("model_variant", default_value="full", description="full or lite"),
         DeclareLaunchArgument("rviz", default_value="false", description="Start RViz with our config"),
         Node(

@@ -66,5 +66,5 @@ def test_bad_batches_and_config_are_rejected(perception_full, converted_models: 
         PerceptionConfig(max_hands=0)
     with pytest.raises(ValueError, match="min_presence"):
         PerceptionConfig(min_presence=1.5)
-    with pytest.raises(ValueError, match="backend"):
-        HandPerception(backend="tensorrt", models_dir=converted_models)
+    with pytest.raises(ValueError, match="unknown backend"):
+        HandPerception(backend="openvino", models_dir=converted_models)

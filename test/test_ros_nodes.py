@@ -9,15 +9,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hand_mesh_ros.gpu.availability import probe
+
 pytestmark = pytest.mark.ros
+TENSORRT = pytest.mark.skipif(not probe("cuda:0").tensorrt_ready, reason="needs an NVIDIA GPU with TensorRT")
 
 VIDEO = "mediapipe_reference/asl_hand.25fps.mp4"
 FRAME = "asl_camera_optical_frame"
 
 
-@pytest.fixture(scope="module")
-def node_run(shared_data: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """Publish every frame of the video (waiting for each result) and collect all outputs."""
+@pytest.fixture(scope="module", params=["onnxruntime", pytest.param("tensorrt", marks=TENSORRT)])
+def node_run(request: pytest.FixtureRequest, shared_data: Path,  # type: ignore[no-untyped-def]
+             tmp_path_factory: pytest.TempPathFactory):
+    """Publish every frame of the video (waiting for each result) and collect all outputs, with the nodes on
+    the backend of the parameter (TensorRT only where a GPU can run it; its engines are built first)."""
     rclpy = pytest.importorskip("rclpy")
     from hand_mesh_ros.geometry.camera import CameraModel
     from hand_mesh_ros.ros.frame_source import read_frames
@@ -27,6 +32,12 @@ def node_run(shared_data: Path, tmp_path_factory: pytest.TempPathFactory):  # ty
     from hand_mesh_ros.ros.result_listener import ResultListener
 
     require_local_dds()
+    backend = request.param
+    if backend == "tensorrt":
+        from hand_mesh_ros.gpu.engines import engine_for
+
+        for name in ("palm_detection_full", "hand_landmark_full"):
+            engine_for(name, "fp16")
     frames = list(read_frames(shared_data / VIDEO))
     assert len(frames) == 325
     h, w = frames[0].shape[:2]
@@ -40,7 +51,9 @@ def node_run(shared_data: Path, tmp_path_factory: pytest.TempPathFactory):  # ty
     listener = ResultListener(node)
     player = FramePlayer(node, frame_id=FRAME)
     stamps, missing = [], 0
-    with NodeProcesses(log_dir=log_dir, params={"detector_node": ["detection_mode:=on_demand"]}) as procs:
+    params = {"detector_node": ["detection_mode:=on_demand", f"backend:={backend}"],
+              "reconstruction_node": [f"backend:={backend}"]}
+    with NodeProcesses(log_dir=log_dir, params=params) as procs:
         # Wait until both nodes answer: publish the first frame until a HandArray comes back.
         deadline = time.monotonic() + 120
         first = None
@@ -71,7 +84,7 @@ def node_run(shared_data: Path, tmp_path_factory: pytest.TempPathFactory):  # ty
     node.destroy_node()
     rclpy.shutdown(context=context)
     print(f"325 frames lock-step in {elapsed:.1f} s, {missing} unanswered")
-    return {"stamps": stamps, "received": listener.received, "logs": logs, "missing": missing}
+    return {"stamps": stamps, "received": listener.received, "logs": logs, "missing": missing, "backend": backend}
 
 
 def test_every_frame_answered_with_its_stamp_and_frame(node_run) -> None:  # type: ignore[no-untyped-def]

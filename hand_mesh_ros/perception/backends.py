@@ -1,22 +1,30 @@
-"""Inference backends: ONNX Runtime on CPU (default) and PyTorch (reference, CPU or CUDA).
+"""Inference backends: ONNX Runtime on CPU, PyTorch (reference, CPU or CUDA) and TensorRT (GPU).
 
-Both take a float32 NHWC batch and return the model's outputs as numpy arrays in TFLite order.
+All take a float32 NHWC batch and return the model's outputs as numpy arrays in TFLite order. The TensorRT
+backend lives in :mod:`hand_mesh_ros.gpu` and is imported only when asked for.
 """
 
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import torch
 
 from .graph_net import TfliteGraphNet
 
+if TYPE_CHECKING:
+    from ..gpu.device_crops import DeviceCropper
+
 
 class InferenceBackend(Protocol):
     """Something that runs one network on a batch: ``run(batch[N,H,W,3] float32) -> outputs``."""
+
+    name: str
 
     def run(self, batch: np.ndarray) -> tuple[np.ndarray, ...]: ...
 
@@ -50,6 +58,7 @@ class OnnxRuntimeBackend:
 
     def __init__(self, onnx_path: Path, threads: int | None = None) -> None:
         self.session = make_ort_session(onnx_path, threads)
+        self.name = "onnxruntime (cpu)"
         self.input_name = self.session.get_inputs()[0].name
 
     def run(self, batch: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -64,6 +73,7 @@ class TorchBackend:
         self.net = TfliteGraphNet(blob["spec"])
         self.net.load_state(blob["state_dict"])
         self.device = torch.device(device)
+        self.name = f"torch ({self.device})"
         self.net.to(self.device).eval()
 
     def run(self, batch: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -100,6 +110,15 @@ def make_backend(
         ) from exc
 
 
+def device_cropper(backend: InferenceBackend) -> DeviceCropper | None:
+    """A :class:`hand_mesh_ros.gpu.device_crops.DeviceCropper` for a TensorRT backend, else None."""
+    if not hasattr(backend, "run_filled"):
+        return None
+    from ..gpu.device_crops import DeviceCropper
+
+    return DeviceCropper(backend)  # type: ignore[arg-type]
+
+
 class CorruptModelError(RuntimeError):
     """A converted model file exists but cannot be loaded."""
 
@@ -112,12 +131,19 @@ def open_converted(
     threads: int | None = None,
     models_dir: Path | None = None,
     allow_convert: bool = False,
+    precision: str = "fp16",
+    log: Callable[[str], None] | None = None,
 ) -> InferenceBackend:
     """The backend running converted model ``<family>_<variant>`` (e.g. "palm_detection", "full").
 
+    ``backend``/``device`` are resolved by :func:`hand_mesh_ros.gpu.availability.resolve` ("auto" picks
+    TensorRT when it can run here, else ONNX Runtime; when the TensorRT engine cannot be built or opened, "auto"
+    says why through ``log`` and falls back to ONNX Runtime). ``precision``: of the TensorRT engine.
     Raises ValueError for an unknown variant, ModelNotConvertedError when the model is missing (unless
-    ``allow_convert``), CorruptModelError when it cannot be loaded.
+    ``allow_convert``), CorruptModelError when it cannot be loaded, BackendUnavailableError when an explicitly
+    requested GPU backend cannot run.
     """
+    from ..gpu.availability import resolve
     from .convert import model_files, require_converted
 
     if variant not in ("full", "lite"):
@@ -125,4 +151,16 @@ def open_converted(
     name = f"{family}_{variant}"
     require_converted(name, models_dir, allow_convert)
     pt, onnx_path, _ = model_files(name, models_dir)
-    return make_backend(pt, onnx_path, backend, device, threads)
+    kind, dev = resolve(backend, device)
+    if kind == "tensorrt":
+        from ..gpu.engines import open_engine
+
+        say = log or (lambda message: print(message, file=sys.stderr, flush=True))
+        try:
+            return open_engine(name, precision, dev, models_dir=models_dir, log=say)
+        except Exception as exc:
+            if backend != "auto":
+                raise
+            say(f"{name}: TensorRT unavailable ({type(exc).__name__}: {exc}); using ONNX Runtime on the CPU")
+            kind, dev = "onnxruntime", "cpu"
+    return make_backend(pt, onnx_path, kind, dev, threads)

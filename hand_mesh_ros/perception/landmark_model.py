@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
 import cv2
 import numpy as np
 
-from .backends import InferenceBackend, open_converted
+from .backends import InferenceBackend, device_cropper, open_converted
 from .image_checks import check_batch
-from .regions import crop_region, project_points
+from .regions import crop_region, image_to_crop_matrix, project_points
 from .types import HandRegion
 
 # uint8 -> [0, 1]: one float32 multiply per value.
@@ -57,29 +58,25 @@ class LandmarkModel:
         self,
         variant: str = "full",
         backend: str = "onnxruntime",
-        device: str = "cpu",
+        device: str = "auto",
         threads: int | None = None,
         models_dir: Path | None = None,
         allow_convert: bool = False,
         border: int = cv2.BORDER_REPLICATE,
+        precision: str = "fp16",
+        log: Callable[[str], None] | None = None,
     ) -> None:
         self.backend: InferenceBackend = open_converted(
-            "hand_landmark", variant, backend, device, threads, models_dir, allow_convert
+            "hand_landmark", variant, backend, device, threads, models_dir, allow_convert, precision, log
         )
+        self._device_crops = device_cropper(self.backend)  # crops on the GPU next to a TensorRT engine
         self.border = border
         self._buffers = threading.local()  # per-thread preallocated network input
 
     def run(self, crops: np.ndarray) -> LandmarkBatch:
         """Run the network on float32 (N, 224, 224, 3) RGB crops in [0, 1]."""
         crops = check_batch(crops, self.input_size, "landmark crops")
-        lm, presence, handed, world = self.backend.run(crops)
-        n = crops.shape[0]
-        return LandmarkBatch(
-            lm.reshape(n, NUM_LANDMARKS, 3),
-            presence.reshape(n),
-            handed.reshape(n),
-            world.reshape(n, NUM_LANDMARKS, 3),
-        )
+        return _as_batch(self.backend.run(crops))
 
     def crop(self, image: np.ndarray, region: HandRegion) -> tuple[np.ndarray, np.ndarray]:
         """Crop a region into a float32 (224, 224, 3) [0, 1] network input.
@@ -94,6 +91,11 @@ class LandmarkModel:
         if not regions:
             return []
         size = self.input_size
+        if self._device_crops is not None:
+            to_crop = [image_to_crop_matrix(r, size, (image.shape[1], image.shape[0])) for r in regions]
+            out = _as_batch(self._device_crops.run(image, to_crop, self.border))
+            return [uncrop(out, k, region, np.linalg.inv(m.astype(np.float64)))
+                    for k, (region, m) in enumerate(zip(regions, to_crop, strict=True))]
         batch = getattr(self._buffers, "batch", None)
         if batch is None or batch.shape[0] < len(regions):
             batch = self._buffers.batch = np.empty((len(regions), size, size, 3), np.float32)
@@ -106,6 +108,17 @@ class LandmarkModel:
         return [
             uncrop(out, k, region, mat) for k, (region, mat) in enumerate(zip(regions, mats, strict=False))
         ]
+
+
+def _as_batch(outputs: tuple[np.ndarray, ...]) -> LandmarkBatch:
+    lm, presence, handed, world = outputs
+    n = lm.shape[0]
+    return LandmarkBatch(
+        lm.reshape(n, NUM_LANDMARKS, 3),
+        presence.reshape(n),
+        handed.reshape(n),
+        world.reshape(n, NUM_LANDMARKS, 3),
+    )
 
 
 def uncrop(out: LandmarkBatch, k: int, region: HandRegion, crop_to_image: np.ndarray) -> RegionLandmarks:

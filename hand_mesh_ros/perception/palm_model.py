@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from .anchors import PALM_INPUT_SIZE
-from .backends import InferenceBackend, open_converted
+from .backends import InferenceBackend, device_cropper, open_converted
 from .image_checks import check_batch, check_rgb_image
 from .palm_decode import decode_palms
-from .regions import crop_region, full_image_region, project_points
+from .regions import crop_region, full_image_region, image_to_crop_matrix, project_points
 from .types import PalmDetection
 
 # uint8 -> [0, 1]: one float32 multiply per value.
@@ -28,14 +29,17 @@ class PalmModel:
         self,
         variant: str = "full",
         backend: str = "onnxruntime",
-        device: str = "cpu",
+        device: str = "auto",
         threads: int | None = None,
         models_dir: Path | None = None,
         allow_convert: bool = False,
+        precision: str = "fp16",
+        log: Callable[[str], None] | None = None,
     ) -> None:
         self.backend: InferenceBackend = open_converted(
-            "palm_detection", variant, backend, device, threads, models_dir, allow_convert
+            "palm_detection", variant, backend, device, threads, models_dir, allow_convert, precision, log
         )
+        self._device_crops = device_cropper(self.backend)  # crops on the GPU next to a TensorRT engine
         self._buffers = threading.local()  # per-thread preallocated network input
 
     def run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -52,12 +56,18 @@ class PalmModel:
         """Palms in an HxWx3 uint8 RGB image (letterboxed to 192x192, zero border), best first, in px."""
         image = check_rgb_image(image)
         h, w = image.shape[:2]
-        crop, to_image = crop_region(image, full_image_region(w, h), self.input_size, cv2.BORDER_CONSTANT)
-        batch = getattr(self._buffers, "batch", None)
-        if batch is None:
-            batch = self._buffers.batch = np.empty((1, self.input_size, self.input_size, 3), np.float32)
-        np.multiply(crop, PIXEL_SCALE, out=batch[0])
-        boxes, scores = self.run(batch)
+        if self._device_crops is not None:
+            to_crop = image_to_crop_matrix(full_image_region(w, h), self.input_size, (w, h))
+            boxes, scores = self._device_crops.run(image, [to_crop], cv2.BORDER_CONSTANT)
+            scores = scores.reshape(1, -1)
+            to_image = np.linalg.inv(to_crop.astype(np.float64))
+        else:
+            crop, to_image = crop_region(image, full_image_region(w, h), self.input_size, cv2.BORDER_CONSTANT)
+            batch = getattr(self._buffers, "batch", None)
+            if batch is None:
+                batch = self._buffers.batch = np.empty((1, self.input_size, self.input_size, 3), np.float32)
+            np.multiply(crop, PIXEL_SCALE, out=batch[0])
+            boxes, scores = self.run(batch)
         out = []
         for p in decode_palms(boxes[0], scores[0], min_score):
             corners = project_points(p.box.reshape(2, 2) * self.input_size, to_image)

@@ -22,19 +22,21 @@ ASSOCIATION_IOU = 0.5
 class PerceptionConfig:
     """Settings of :class:`HandPerception`.
 
-    variant: "full" or "lite" models; backend: "onnxruntime" (CPU, default) or "torch" (reference; ``device``
-    "cpu" or "cuda"); max_hands: hands to detect/track; min_detection_score: palm score threshold;
-    min_presence: landmark presence threshold below which a hand is dropped (and re-detected);
-    detect_every: while fewer than max_hands are tracked, run the palm detector every ``detect_every``-th
-    frame (1 = every frame, as MediaPipe does); threads: ONNX Runtime intra-op threads (default min(2, CPUs));
-    allow_convert: convert the models on first use instead of raising when they are not in the cache;
-    overlap_networks: in tracking mode, run the landmark network on the tracked hands in a worker thread while
-    the palm detector runs on the calling thread (same results; lower latency on two or more cores).
+    variant: "full" or "lite" models; backend: "onnxruntime" (CPU, default), "torch" (reference), "tensorrt" (GPU)
+    or "auto" (TensorRT when it can run here, else ONNX Runtime); device: "auto", "cpu" or "cuda[:N]"; precision: of
+    TensorRT engines ("fp16", "fp32", "int8"); max_hands: hands to detect/track; min_detection_score: palm score
+    threshold; min_presence: landmark presence threshold below which a hand is dropped (and re-detected);
+    detect_every: while fewer than max_hands are tracked, run the palm detector every ``detect_every``-th frame (1 =
+    every frame, as MediaPipe does); threads: ONNX Runtime intra-op threads (default min(2, CPUs)); allow_convert:
+    convert the models on first use instead of raising when they are not in the cache; overlap_networks: in tracking
+    mode, run the landmark network on the tracked hands in a worker thread while the palm detector runs on the
+    calling thread (same results; lower latency on two or more cores).
     """
 
     variant: str = "full"
     backend: str = "onnxruntime"
-    device: str = "cpu"
+    device: str = "auto"
+    precision: str = "fp16"
     max_hands: int = 2
     min_detection_score: float = 0.5
     min_presence: float = 0.5
@@ -74,6 +76,7 @@ class HandPerception:
             "variant": cfg.variant,
             "backend": cfg.backend,
             "device": cfg.device,
+            "precision": cfg.precision,
             "threads": cfg.threads,
             "models_dir": cfg.models_dir,
             "allow_convert": cfg.allow_convert,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..geometry.hand_size import DEFAULT_PALM_SIZE_M
+from ..gpu.availability import device_index
 from ..settings import setting, validate
 
 
@@ -17,7 +18,22 @@ class ModelSettings:
     backend: str = setting("auto", "Inference backend: auto picks TensorRT when a GPU and tensorrt are "
                            "present, else ONNX Runtime.", choices=("auto", "onnxruntime", "torch", "tensorrt"),
                            read_only=True)
-    device: str = setting("cpu", "Device for the torch backend and the fit: cpu or cuda[:N].", read_only=True)
+    device: str = setting("auto", "Device of the networks: auto (the GPU when the backend runs there), cpu or "
+                          "cuda[:N].", read_only=True)
+    precision: str = setting("fp16", "Precision of TensorRT engines: fp16, fp32, or int8 (prebuild it with a "
+                             "calibration set: python -m hand_mesh_ros.gpu.build_engines).",
+                             choices=("fp16", "fp32", "int8"), read_only=True)
+
+
+def check_device(name: str, value: str, allow_auto: bool) -> None:
+    """Raise ValueError unless ``value`` is cpu, cuda, cuda:N (or auto when ``allow_auto``)."""
+    if value == "cpu" or (allow_auto and value == "auto"):
+        return
+    try:
+        device_index(value)
+    except ValueError:
+        choices = "auto, cpu, cuda or cuda:N" if allow_auto else "cpu, cuda or cuda:N"
+        raise ValueError(f"invalid settings: {name} must be {choices}; got {value!r}") from None
 
 
 @dataclass(frozen=True)
@@ -56,12 +72,16 @@ class ReconstructionConfig(ModelSettings):
                                                 "higher means less lag, more jitter (ASL video: 3.6x lower "
                                                 "acceleration at 0.85 frames lag with 1.0).", 0.0, 1000.0)
     translation_filter_beta_z: float = setting(5.0, "One Euro speed coefficient of the hand's depth.", 0.0, 1000.0)
+    fit_device: str = setting("cpu", "Device of the hand-model fit: cpu (numpy, fastest for a few hands) or "
+                              "cuda[:N] (torch).", read_only=True)
     fit_iterations: int = setting(2, "Gauss-Newton iterations of the hand-model fit per frame.", 0, 10)
     shape_calibration_frames: int = setting(10, "Frames over which a track's hand shape is estimated before "
                                             "it is frozen (0: mean shape).", 0, 1000)
 
     def __post_init__(self) -> None:
         validate(self)
+        check_device("device", self.device, allow_auto=True)
+        check_device("fit_device", self.fit_device, allow_auto=False)
         if self.hand_model == "mano" and not self.mano_dir:
             raise ValueError("hand_model is 'mano' but mano_dir is empty: set mano_dir to the folder with "
                              "MANO_RIGHT.pkl and MANO_LEFT.pkl")

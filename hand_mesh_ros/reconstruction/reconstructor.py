@@ -9,7 +9,7 @@ agree). Palms come from the caller (the detector node) or from the built-in palm
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -37,29 +37,20 @@ REATTACH_IOU = 0.3
 STAMP_JUMP_BACK_S = 1.0  # a new palm overlapping a held (lost) track's last region continues that track
 
 
-def resolve_backend(backend: str) -> str:
-    """Map the ``backend`` setting to a perception backend name available on this machine."""
-    if backend == "tensorrt":
-        raise ValueError("the TensorRT backend is not available in this build yet; use onnxruntime or torch")
-    if backend == "auto":
-        return "onnxruntime"
-    return backend
-
-
 class HandReconstructor:
     """Reconstructs and tracks hands over a stream of frames of one camera."""
 
     def __init__(self, config: ReconstructionConfig | None = None, with_palm_detector: bool = True,
-                 allow_convert: bool = False) -> None:
+                 allow_convert: bool = False, log: Callable[[str], None] | None = None) -> None:
+        """``log``: where TensorRT engine builds report progress (default: stderr)."""
         self.config = cfg = config or ReconstructionConfig()
-        backend = resolve_backend(cfg.backend)
-        common = {"variant": cfg.model_variant, "backend": backend, "device": cfg.device,
-                  "allow_convert": allow_convert}
+        common = {"variant": cfg.model_variant, "backend": cfg.backend, "device": cfg.device,
+                  "precision": cfg.precision, "allow_convert": allow_convert, "log": log}
         self.palm_model = PalmModel(**common) if with_palm_detector else None  # type: ignore[arg-type]
         self.landmark_model = LandmarkModel(**common)  # type: ignore[arg-type]
         mano_dir = cfg.mano_dir if cfg.hand_model in ("auto", "mano") else None
         self.models: dict[str, HandModel] = {
-            side: load_hand_model(side, mano_dir or None, device=cfg.device) for side in ("right", "left")
+            side: load_hand_model(side, mano_dir or None, device=cfg.fit_device) for side in ("right", "left")
         }
         self.fitters = {s: HandFitter(m, iterations=cfg.fit_iterations) for s, m in self.models.items()}
         self.refitters = {s: HandFitter(m, iterations=1) for s, m in self.models.items()}

@@ -16,7 +16,6 @@ from sensor_msgs.msg import Image
 from hand_mesh_ros.msg import HandDetectionArray
 
 from ..perception.palm_model import PalmModel
-from ..reconstruction.reconstructor import resolve_backend
 from ..reconstruction.scheduler import DetectionScheduler
 from . import params
 from .detection_msgs import palms_to_msg
@@ -39,8 +38,9 @@ class DetectorNode(ManagedNode):
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         try:
             self.cfg = params.read(self, DetectorConfig)
-            self._model = PalmModel(variant=self.cfg.model_variant, backend=resolve_backend(self.cfg.backend),
-                                    device=self.cfg.device)
+            self._model = PalmModel(variant=self.cfg.model_variant, backend=self.cfg.backend,
+                                    device=self.cfg.device, precision=self.cfg.precision,
+                                    log=self.get_logger().info)
         except Exception as exc:  # missing models, bad backend: say so and stay unconfigured
             self.get_logger().error(f"cannot configure the palm detector: {exc}")
             return TransitionCallbackReturn.FAILURE
@@ -48,7 +48,8 @@ class DetectorNode(ManagedNode):
                                             self.cfg.max_hands, self.cfg.tracking_timeout_s)
         self._pubs = {"detections": self.create_publisher(HandDetectionArray, "hand_detections", RESULTS)}
         self._health = NodeHealth(self, "palm detection")
-        self.get_logger().info(f"palm detector ready ({self.cfg.model_variant}, {self.cfg.backend}, "
+        self._health.extra["backend"] = self._model.backend.name
+        self.get_logger().info(f"palm detector ready ({self.cfg.model_variant}, {self._model.backend.name}, "
                                f"mode {self.cfg.detection_mode})")
         return TransitionCallbackReturn.SUCCESS
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..reconstruction.config import ModelSettings
+from ..reconstruction.config import ModelSettings, check_device
 from ..reconstruction.scheduler import MODES
 from ..settings import setting, validate
 
@@ -24,6 +24,7 @@ class DetectorConfig(ModelSettings):
 
     def __post_init__(self) -> None:
         validate(self)
+        check_device("device", self.device, allow_auto=True)
 
 
 @dataclass(frozen=True)

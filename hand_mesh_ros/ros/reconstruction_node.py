@@ -59,7 +59,8 @@ class ReconstructionNode(ManagedNode):
         try:
             self.cfg = params.read(self, ReconstructionConfig)
             self.node_cfg = params.read(self, ReconstructionNodeConfig)
-            self._rec = HandReconstructor(self.cfg, with_palm_detector=not self.node_cfg.external_detections)
+            self._rec = HandReconstructor(self.cfg, with_palm_detector=not self.node_cfg.external_detections,
+                                          log=self.get_logger().info)
         except Exception as exc:  # missing models or hand model, bad settings: say so, stay unconfigured
             self.get_logger().error(f"cannot configure the reconstruction: {exc}")
             return TransitionCallbackReturn.FAILURE
@@ -73,11 +74,12 @@ class ReconstructionNode(ManagedNode):
             self._pubs["debug"] = self.create_publisher(Image, "hand_debug_image", RESULTS)
         self._tf = TfPublisher(self) if self.node_cfg.publish_tf else None
         self._health = NodeHealth(self, "hand reconstruction")
+        self._health.extra["landmark backend"] = self._rec.landmark_model.backend.name
         for side, model in self._rec.models.items():
             self._pubs["topology"].publish(
                 topology_msg(model.name, side, model.faces, model.v_template.shape[0]))
         self.get_logger().info(f"reconstruction ready: hand model {self._rec.model_name}, "
-                               f"{self.cfg.model_variant} landmarks on {self.cfg.backend}")
+                               f"{self.cfg.model_variant} landmarks on {self._rec.landmark_model.backend.name}")
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
