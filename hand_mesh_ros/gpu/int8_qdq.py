@@ -19,7 +19,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import onnx
 import torch
+from onnx import helper, numpy_helper
 from torch import nn
 
 from ..perception.landmark_model import PIXEL_SCALE
@@ -30,6 +32,63 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 MAX_IMAGES = 300
 MIN_SAMPLES = 8
 PERCENTILE = 99.999
+
+
+def fold_qdq_parameters(model: onnx.ModelProto) -> int:
+    """Turn the scales and zero points of every Q/DQ node into initializers (the exporter leaves them behind
+    Constant and Identity nodes; TensorRT wants initializers). Returns how many were folded. Nodes and
+    initializers left unused are removed."""
+    graph = model.graph
+    producer = {out: node for node in graph.node for out in node.output}
+    values = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
+
+    def value(name: str) -> np.ndarray | None:
+        if name in values:
+            return values[name]
+        node = producer.get(name)
+        if node is None:
+            return None
+        if node.op_type == "Constant":
+            result = numpy_helper.to_array(node.attribute[0].t)
+        elif node.op_type in ("Identity", "Cast"):
+            src = value(node.input[0])
+            if src is None:
+                return None
+            to = next((a.i for a in node.attribute if a.name == "to"), None)
+            result = src if to is None else src.astype(helper.tensor_dtype_to_np_dtype(to))
+        else:
+            return None
+        values[name] = result
+        return result
+
+    folded = 0
+    for node in graph.node:
+        if node.op_type not in ("QuantizeLinear", "DequantizeLinear"):
+            continue
+        for k in range(1, len(node.input)):
+            name = node.input[k]
+            if any(init.name == name for init in graph.initializer):
+                continue
+            v = value(name)
+            if v is None:
+                raise ValueError(f"{node.name}: input {name} is not a constant")
+            new = f"{node.name}_param{k}"
+            graph.initializer.append(numpy_helper.from_array(v, new))
+            node.input[k] = new
+            folded += 1
+    used = {i for node in graph.node for i in node.input} | {o.name for o in graph.output}
+    changed = True
+    while changed:  # drop the now unused Constant/Cast/Identity chains
+        changed = False
+        for node in list(graph.node):
+            if not any(out in used for out in node.output):
+                graph.node.remove(node)
+                changed = True
+        used = {i for node in graph.node for i in node.input} | {o.name for o in graph.output}
+    for init in list(graph.initializer):
+        if init.name not in used:
+            graph.initializer.remove(init)
+    return folded
 
 
 def calibration_images(folder: Path | None) -> list[Path]:

@@ -78,10 +78,8 @@ def precision_net(name: str, precision: str, models_dir: Path | None = None) -> 
     raise ValueError(f"precision_net handles fp32 and fp16; int8 is made by int8_qdq, got {precision!r}")
 
 
-def export(module: nn.Module, name: str, path: Path, fold_constants: bool = True) -> None:
-    """Export ``module`` (NHWC float32 input named "image", dynamic batch) to ONNX at ``path``, atomically.
-
-    ``fold_constants=False`` keeps the weights' Q/DQ nodes of an int8 model (TensorRT needs them)."""
+def export(module: nn.Module, name: str, path: Path) -> None:
+    """Export ``module`` (NHWC float32 input named "image", dynamic batch) to ONNX at ``path``, atomically."""
     size = SOURCES[name].input_size
     outputs = OUTPUT_NAMES[name.rsplit("_", 1)[0]]
     tmp = path.with_suffix(".onnx.tmp")
@@ -89,7 +87,7 @@ def export(module: nn.Module, name: str, path: Path, fold_constants: bool = True
         warnings.simplefilter("ignore")
         torch.onnx.export(module, (torch.zeros(2, size, size, 3),), str(tmp), input_names=["image"],
                           output_names=outputs, dynamic_axes={n: {0: "batch"} for n in ["image", *outputs]},
-                          opset_version=17, dynamo=False, do_constant_folding=fold_constants)
+                          opset_version=17, dynamo=False)
     onnx.checker.check_model(onnx.load(str(tmp)))
     tmp.replace(path)
 
@@ -136,7 +134,14 @@ def precision_onnx(
         module = quantized_net(name, models_dir, calibration, log)
     else:
         module = precision_net(name, precision, models_dir)
-    export(module, name, path, fold_constants=precision != "int8")
+    export(module, name, path)
+    if precision == "int8":
+        from .int8_qdq import fold_qdq_parameters
+
+        model = onnx.load(str(path))
+        fold_qdq_parameters(model)
+        onnx.checker.check_model(model)
+        onnx.save(model, str(path))
     meta.write_text(json.dumps(want))
     log(f"{name}: wrote {path}")
     return path
