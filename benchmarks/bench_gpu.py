@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from bench_fit import timed  # (median, minimum) seconds per call, CUDA synchronised
 
-from hand_mesh_ros.gpu.availability import probe
+from hand_mesh_ros.gpu.availability import nvidia_smi, probe
 from hand_mesh_ros.handmodel import HandFitter, load_hand_model
 from hand_mesh_ros.perception.regions import image_to_crop_matrix
 from hand_mesh_ros.reconstruction import HandReconstructor, ReconstructionConfig
@@ -123,19 +123,12 @@ def throughput(cfg: ReconstructionConfig, batch: int, repeats: int, gpu: bool) -
 def gpu_process_memory_mb() -> str:
     """This process's GPU memory as nvidia-smi reports it (CUDA context, engines, buffers), or 'n/a'."""
     import os
-    import shutil
-    import subprocess
 
-    smi = shutil.which("nvidia-smi")
-    if smi is None:
-        return "n/a (no nvidia-smi)"
-    out = subprocess.run([smi, "--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits"],
-                         capture_output=True, text=True, check=False).stdout
-    for line in out.splitlines():
+    for line in nvidia_smi("--query-compute-apps=pid,used_memory"):
         pid, _, used = line.partition(",")
         if pid.strip() == str(os.getpid()):
             return f"{used.strip()} MiB"
-    return "n/a (process not listed)"
+    return "n/a (nvidia-smi absent or does not list this process)"
 
 
 def main(argv: list[str] | None = None) -> int:

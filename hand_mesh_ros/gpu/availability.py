@@ -48,17 +48,23 @@ class GpuInfo:
                 f"{self.driver or 'unknown'}, CUDA runtime {self.cuda_runtime or 'unknown'}, {trt}")
 
 
-def _driver_version() -> str:
-    """The NVIDIA driver version from nvidia-smi (absent on some Jetsons: then '')."""
+def nvidia_smi(*query: str) -> list[str]:
+    """The CSV lines (no header, no units) nvidia-smi prints for ``query``; [] where it is absent (some
+    Jetsons) or fails."""
     smi = shutil.which("nvidia-smi")
     if smi is None:
-        return ""
+        return []
     try:
-        out = subprocess.run([smi, "--query-gpu=driver_version", "--format=csv,noheader"], capture_output=True,
-                             text=True, timeout=10, check=False)
+        out = subprocess.run([smi, *query, "--format=csv,noheader,nounits"], capture_output=True, text=True,
+                             timeout=10, check=False)
     except (OSError, subprocess.SubprocessError):
-        return ""
-    return out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else ""
+        return []
+    return out.stdout.strip().splitlines() if out.returncode == 0 else []
+
+
+def _driver_version() -> str:
+    lines = nvidia_smi("--query-gpu=driver_version")
+    return lines[0].strip() if lines else ""
 
 
 def _tensorrt_version() -> tuple[str | None, str]:

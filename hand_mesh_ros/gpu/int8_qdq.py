@@ -62,18 +62,20 @@ def fold_qdq_parameters(model: onnx.ModelProto) -> int:
         return result
 
     folded = 0
+    initializers = {init.name for init in graph.initializer}
     for node in graph.node:
         if node.op_type not in ("QuantizeLinear", "DequantizeLinear"):
             continue
         for k in range(1, len(node.input)):
             name = node.input[k]
-            if any(init.name == name for init in graph.initializer):
+            if name in initializers:
                 continue
             v = value(name)
             if v is None:
                 raise ValueError(f"{node.name}: input {name} is not a constant")
             new = f"{node.name}_param{k}"
             graph.initializer.append(numpy_helper.from_array(v, new))
+            initializers.add(new)
             node.input[k] = new
             folded += 1
     used = {i for node in graph.node for i in node.input} | {o.name for o in graph.output}

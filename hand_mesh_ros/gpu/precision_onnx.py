@@ -16,17 +16,15 @@ they came from; a changed ``.pt`` re-exports them.
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 
 import onnx
 import torch
 from torch import nn
 
-from ..perception.convert import OUTPUT_NAMES, model_files, require_converted
+from ..perception.convert import model_files, require_converted, torch_to_onnx
 from ..perception.graph_net import TfliteGraphNet
 from ..perception.layers import Dense
-from ..perception.sources import SOURCES
 from .engine_cache import PRECISIONS, file_sha256
 
 EXPORT_FORMAT = 1  # bump when the exported graphs change
@@ -36,10 +34,7 @@ def load_net(name: str, models_dir: Path | None = None) -> TfliteGraphNet:
     """The float32 PyTorch network of converted model ``name`` (CPU, eval mode)."""
     require_converted(name, models_dir)
     pt, _, _ = model_files(name, models_dir)
-    blob = torch.load(pt, map_location="cpu", weights_only=True)
-    net = TfliteGraphNet(blob["spec"])
-    net.load_state(blob["state_dict"])
-    return net.eval()
+    return TfliteGraphNet.from_file(pt)
 
 
 class _Float32Head(nn.Module):
@@ -80,14 +75,8 @@ def precision_net(name: str, precision: str, models_dir: Path | None = None) -> 
 
 def export(module: nn.Module, name: str, path: Path) -> None:
     """Export ``module`` (NHWC float32 input named "image", dynamic batch) to ONNX at ``path``, atomically."""
-    size = SOURCES[name].input_size
-    outputs = OUTPUT_NAMES[name.rsplit("_", 1)[0]]
     tmp = path.with_suffix(".onnx.tmp")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(module, (torch.zeros(2, size, size, 3),), str(tmp), input_names=["image"],
-                          output_names=outputs, dynamic_axes={n: {0: "batch"} for n in ["image", *outputs]},
-                          opset_version=17, dynamo=False)
+    torch_to_onnx(module, name, tmp)
     onnx.checker.check_model(onnx.load(str(tmp)))
     tmp.replace(path)
 

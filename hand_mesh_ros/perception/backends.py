@@ -69,9 +69,7 @@ class TorchBackend:
     """Runs the PyTorch module rebuilt from a converted ``.pt`` file (device: "cpu" or "cuda")."""
 
     def __init__(self, pt_path: Path, device: str = "cpu") -> None:
-        blob = torch.load(pt_path, map_location="cpu", weights_only=True)
-        self.net = TfliteGraphNet(blob["spec"])
-        self.net.load_state(blob["state_dict"])
+        self.net = TfliteGraphNet.from_file(pt_path)
         self.device = torch.device(device)
         self.name = f"torch ({self.device})"
         self.net.to(self.device).eval()

@@ -77,23 +77,28 @@ def require_converted(name: str, models_dir: Path | None = None, allow_convert: 
     )
 
 
-def _export_onnx(net: TfliteGraphNet, name: str, size: int, path: Path) -> None:
+def torch_to_onnx(module: torch.nn.Module, name: str, path: Path) -> None:
+    """Export a network of model ``name`` (NHWC float32 input "image", dynamic batch, outputs named as in
+    OUTPUT_NAMES) with the TorchScript-based exporter, opset 17."""
+    size = SOURCES[name].input_size
     outputs = OUTPUT_NAMES[name.rsplit("_", 1)[0]]
-    dummy = torch.zeros(2, size, size, 3)
-    axes = {n: {0: "batch"} for n in ["image", *outputs]}
-    tmp = path.with_suffix(".onnx.tmp")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            net,
-            (dummy,),
-            str(tmp),
+            module,
+            (torch.zeros(2, size, size, 3),),
+            str(path),
             input_names=["image"],
             output_names=outputs,
-            dynamic_axes=axes,
+            dynamic_axes={n: {0: "batch"} for n in ["image", *outputs]},
             opset_version=17,
             dynamo=False,
         )
+
+
+def _export_onnx(net: TfliteGraphNet, name: str, path: Path) -> None:
+    tmp = path.with_suffix(".onnx.tmp")
+    torch_to_onnx(net, name, tmp)
     # Constant-fold with ONNX Runtime's hardware-independent (basic) level, so Pad amounts become constants.
     import onnxruntime as ort
 
@@ -133,7 +138,7 @@ def convert_one(name: str, tflite_path: Path, models_dir: Path) -> None:
     net.eval()
     torch.save({"format": FORMAT_VERSION, "name": name, "spec": spec, "state_dict": state}, pt)
     log(f"{name}: wrote {pt.name} ({len(spec['nodes'])} ops); exporting ONNX")
-    _export_onnx(net, name, src.input_size, onnx_path)
+    _export_onnx(net, name, onnx_path)
     diff = _check_onnx(net, src.input_size, onnx_path)
     log(f"{name}: wrote {onnx_path.name}; max |onnxruntime - torch| = {diff:.2e}")
     meta.write_text(

@@ -188,6 +188,14 @@ class TfliteGraphNet(nn.Module):
                 shp = [shp[0], shp[3], shp[1], shp[2]]
             self.register_buffer(f"const_{key}", torch.zeros(shp))
 
+    @classmethod
+    def from_file(cls, pt_path: Any) -> TfliteGraphNet:
+        """The network stored in a converted ``.pt`` file (spec + state dict), on the CPU, in eval mode."""
+        blob = torch.load(pt_path, map_location="cpu", weights_only=True)
+        net = cls(blob["spec"])
+        net.load_state(blob["state_dict"])
+        return net.eval()
+
     def load_state(self, state: dict[str, torch.Tensor]) -> None:
         """Load weights produced by :func:`spec_from_tflite` (keys are ``n<k>.…`` and ``const_<i>``)."""
         remapped = {(f"layers.{k}" if k.startswith("n") else k): v for k, v in state.items()}

@@ -49,8 +49,7 @@ class PalmModel:
         logits (N, 2016)).
         """
         batch = check_batch(batch, self.input_size, "palm batch")
-        boxes, scores = self.backend.run(batch)
-        return boxes, scores.reshape(scores.shape[0], -1)
+        return _boxes_and_logits(self.backend.run(batch))
 
     def detect(self, image: np.ndarray, min_score: float = 0.5) -> list[PalmDetection]:
         """Palms in an HxWx3 uint8 RGB image (letterboxed to 192x192, zero border), best first, in px."""
@@ -58,8 +57,7 @@ class PalmModel:
         h, w = image.shape[:2]
         if self._device_crops is not None:
             to_crop = image_to_crop_matrix(full_image_region(w, h), self.input_size, (w, h))
-            boxes, scores = self._device_crops.run(image, [to_crop], cv2.BORDER_CONSTANT)
-            scores = scores.reshape(1, -1)
+            boxes, scores = _boxes_and_logits(self._device_crops.run(image, [to_crop], cv2.BORDER_CONSTANT))
             to_image = np.linalg.inv(to_crop.astype(np.float64))
         else:
             crop, to_image = crop_region(image, full_image_region(w, h), self.input_size, cv2.BORDER_CONSTANT)
@@ -74,3 +72,9 @@ class PalmModel:
             kps = project_points(p.keypoints * self.input_size, to_image)
             out.append(PalmDetection(p.score, corners.reshape(4), kps))
         return out
+
+
+def _boxes_and_logits(outputs: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The network's (boxes, scores) with the scores' trailing axis dropped: (N, 2016, 18), (N, 2016)."""
+    boxes, scores = outputs
+    return boxes, scores.reshape(scores.shape[0], -1)
