@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
-"""Benchmark the keypoint fit: time per hand (B = 1, 8, 64; cold and warm start) and accuracy versus noise.
+"""Benchmark the hand-model fits: the camera-space fit (what every frame runs) and the 3D keypoint fit.
 
-Synthetic hands: random plausible poses within the joint limits, random global rotation, 0.5 m in front of
-the camera. Noise: isotropic Gaussian per keypoint with the given RMS 3D displacement. Errors are mean
-keypoint distances to the CLEAN ground truth. Also times the 640x480 renderer.
+1. Camera-space fit (``handmodel.camera_fit``) on the real ASL reference video (MediaPipe outputs of our
+   perception, tracking mode, f = image height): per frame one warm-started fit from the previous frame (the
+   tracking case) and one cold fit; median / p95 ms per hand, for one hand and for two hands in one call.
+2. 3D keypoint fit (``HandFitter``; used to start a new hand and to refit the filtered joints): time per
+   hand (B = 1, 8, 64; cold and warm start) and accuracy versus noise on synthetic hands (random plausible
+   poses within the joint limits, random global rotation, 0.5 m in front of the camera, isotropic Gaussian
+   keypoint noise; errors are mean distances to the CLEAN truth). Also times the 640x480 renderer.
 
 Usage: python benchmarks/bench_fit.py [--device cpu|cuda] [--threads N] [--mano-dir DIR]
 """
@@ -20,7 +24,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hand_mesh_ros.geometry.camera import CameraModel
 from hand_mesh_ros.handmodel import HandFitter, HandModel, TrackShapeCalibrator, load_hand_model
+from hand_mesh_ros.handmodel.camera_fit import CameraSpaceFitter, KeypointObservation
+from hand_mesh_ros.handmodel.factory import load_hand_model_data
+from hand_mesh_ros.handmodel.hand_length import DEFAULT_HAND_LENGTH_M, at_hand_length
 from hand_mesh_ros.handmodel.limits import random_plausible_pose
 from hand_mesh_ros.render import render_mesh
 
@@ -80,6 +88,61 @@ def real_data(mano_dir: str | None, device: str) -> None:
         f"handgraph_dev annotated real hands ({len(joints)}, camera frame): default shape {fixed:.2f} mm; "
         f"per-image shape {shaped:.2f} mm (annotation definitions differ from MediaPipe's)"
     )
+
+
+def video_observations(limit: int) -> tuple[list[KeypointObservation], str]:
+    """Per-frame observations of the right hand in the ASL reference video (our perception, tracking)."""
+    import cv2
+
+    from hand_mesh_ros.perception.pipeline import HandPerception
+
+    path = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mediapipe_reference" / "asl_hand.25fps.mp4"
+    if not path.is_file():
+        raise FileNotFoundError(path)
+    perception = HandPerception(max_hands=1)
+    cap = cv2.VideoCapture(str(path))
+    out = []
+    while len(out) < limit:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        h, w = bgr.shape[:2]
+        camera = CameraModel.pinhole(w, h, float(h))
+        for o in perception.process(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)):
+            uv = camera.undistort_points(o.landmarks_px[:, :2], "normalized")
+            out.append(KeypointObservation(uv[None], o.landmarks_px[None], o.world_landmarks_m[None]))
+    return out, f"{path.name}, {len(out)} frames with the hand"
+
+
+def camera_fit_timing(mano_dir: str | None) -> None:
+    print("\n== camera-space fit (the per-frame fit), ms per hand: median / p95 ==")
+    try:
+        frames, source = video_observations(325)
+    except FileNotFoundError as exc:
+        print(f"(skipped: {exc} not found)")
+        return
+    model = HandModel(at_hand_length(load_hand_model_data("right", mano_dir), DEFAULT_HAND_LENGTH_M))
+    fitter = CameraSpaceFitter(model)
+    for obs in frames[:5]:
+        fitter.fit(obs)  # warm-up
+    for hands in (1, 2):
+        batch = [KeypointObservation(*(np.repeat(getattr(o, f), hands, 0)
+                                       for f in ("keypoints_uv", "landmarks_25d", "world_m"))) for o in frames]
+        warm, cold, restarts = [], [], 0
+        prev = None
+        for obs in batch:
+            t0 = time.perf_counter()
+            fit = fitter.fit(obs, init=prev)
+            warm.append((time.perf_counter() - t0) / hands)
+            restarts += int(np.sum(fit.cold)) if prev is not None else 0
+            prev = fit
+            t0 = time.perf_counter()
+            fitter.fit(obs)
+            cold.append((time.perf_counter() - t0) / hands)
+        print(f"{hands} hand{'s' if hands > 1 else ' '} per call ({source}): tracking (warm start, "
+              f"{fitter.warm_iterations} iterations) {1e3 * np.median(warm):.2f} / {1e3 * np.percentile(warm, 95):.2f}"
+              f"; new hand (cold start, {fitter.cold_iterations} iterations) {1e3 * np.median(cold):.2f} / "
+              f"{1e3 * np.percentile(cold, 95):.2f}; warm fits redone cold: {restarts}")
 
 
 def main() -> None:
@@ -145,6 +208,7 @@ def main() -> None:
         )
 
     real_data(args.mano_dir, args.device)
+    camera_fit_timing(args.mano_dir)
 
     print("\n== renderer 640x480 ==")
     out = model.outputs(model(np.array([1.2, 0.3, 0.2]), None, None, np.array([0.0, 0.0, 0.45])))[0]

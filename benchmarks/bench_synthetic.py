@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from hand_mesh_ros.geometry.hand_size import DEFAULT_PALM_SIZE_M
+from hand_mesh_ros.handmodel.hand_length import DEFAULT_HAND_LENGTH_M
 from hand_mesh_ros.perception.pipeline import HandPerception
 from hand_mesh_ros.reconstruction import HandReconstructor, ReconstructionConfig
 from hand_mesh_ros.synthetic import SyntheticSequence, load_or_make_sequence, make_sequence, match_hands
@@ -130,19 +130,20 @@ def main(argv: list[str] | None = None) -> int:
         seq = load_or_make_sequence(num_frames=args.frames, seed=args.seed)
     if args.strip is not None:
         write_strip(seq, args.strip)
-    sizes = [h.palm_size_m for f in seq for h in f.hands]
-    palm_px = [h.palm_size_m * seq.camera.k[0, 0] / h.joints[0, 2] for f in seq for h in f.hands]
+    sizes = {h.side: h.hand_length_m for f in seq for h in f.hands}
+    length_px = [h.hand_length_m * seq.camera.k[0, 0] / h.joints[0, 2] for f in seq for h in f.hands]
     depths = [h.joints[0, 2] for f in seq for h in f.hands]
-    print(f"sequence: {len(seq)} frames {seq.width}x{seq.height}, seed {seq.seed}; true palm size "
-          f"{min(sizes) * 1e3:.1f}-{max(sizes) * 1e3:.1f} mm; palm (wrist-MCP) {min(palm_px):.0f}-"
-          f"{max(palm_px):.0f} px; wrist depth {min(depths):.2f}-{max(depths):.2f} m")
+    print(f"sequence: {len(seq)} frames {seq.width}x{seq.height}, seed {seq.seed}; true hand length "
+          + ", ".join(f"{s} {v * 1e3:.1f} mm" for s, v in sizes.items())
+          + f"; hand length {min(length_px):.0f}-{max(length_px):.0f} px; wrist depth {min(depths):.2f}-"
+          f"{max(depths):.2f} m")
     perception_figures(seq)
-    reconstruction_figures(seq, ReconstructionConfig(), f"default config, hand_size_m {DEFAULT_PALM_SIZE_M}")
-    true_size = float(np.mean(sizes))
-    reconstruction_figures(seq, ReconstructionConfig(hand_size_m=round(true_size, 4)),
-                           f"hand_size_m = true mean palm size {true_size:.4f}")
-    reconstruction_figures(seq, ReconstructionConfig(hand_size_m=round(true_size, 4), smoothing=False),
-                           "true palm size, smoothing off")
+    reconstruction_figures(seq, ReconstructionConfig(), f"default config, hand_length_m {DEFAULT_HAND_LENGTH_M}")
+    true_size = float(np.mean(list(sizes.values())))
+    reconstruction_figures(seq, ReconstructionConfig(hand_length_m=round(true_size, 4)),
+                           f"hand_length_m = true mean hand length {true_size:.4f}")
+    reconstruction_figures(seq, ReconstructionConfig(hand_length_m=round(true_size, 4), smoothing=False),
+                           "true hand length, smoothing off")
     return 0
 
 

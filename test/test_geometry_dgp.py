@@ -14,7 +14,6 @@ from hand_mesh_ros.geometry.dgp import (
     solve_translation,
     solve_translation_torch,
 )
-from hand_mesh_ros.geometry.hand_size import HandSizeEstimator, palm_size, rescale_to_size
 
 
 def synthetic_hand(seed: int = 0) -> np.ndarray:
@@ -137,22 +136,5 @@ def test_torch_matches_numpy_and_is_differentiable() -> None:
 def test_depth_scales_linearly_with_hand_size() -> None:
     rel, px = _batch()
     base = locate_hand(CAM, px, rel).translation
-    scaled, factor = rescale_to_size(rel, 1.1 * palm_size(rel)[0])
-    assert np.allclose(palm_size(scaled)[0], 1.1 * palm_size(rel)[0])
-    res = locate_hand(CAM, px, scaled).translation
-    assert np.allclose(res[0], base[0] * factor[0], atol=1e-9)
-    assert np.allclose(res[:, 2] / base[:, 2], factor, atol=1e-9)
-
-
-def test_hand_size_estimator_locks_on_confident_frames() -> None:
-    est = HandSizeEstimator(mode="online", reference_m=0.09, lock_after=5, min_confidence=0.5)
-    assert est.update(0.08, 0.2) == 0.09  # unconfident frames are not used
-    for v in (0.081, 0.079, 0.5, 0.080, 0.082):  # one outlier: the median ignores it
-        est.update(v, 0.9)
-    assert est.locked and est.size_m == pytest.approx(0.081)
-    assert est.update(0.2, 1.0) == pytest.approx(0.081)  # locked
-    est.reset()
-    assert not est.locked and est.size_m == 0.09
-    with pytest.raises(ValueError):
-        HandSizeEstimator(mode="guess")
-    assert HandSizeEstimator().update(0.05, 1.0) == 0.09  # fixed mode ignores measurements
+    res = locate_hand(CAM, px, 1.1 * rel).translation
+    assert np.allclose(res, 1.1 * base, atol=1e-9)

@@ -44,8 +44,6 @@ def test_bad_names_are_refused() -> None:
         resolve("auto", "gpu0", READY)
     with pytest.raises(ValueError, match="device must be auto, cpu, cuda or cuda:N"):
         ReconstructionConfig(device="gpu")
-    with pytest.raises(ValueError, match="fit_device must be cpu, cuda or cuda:N"):
-        ReconstructionConfig(fit_device="auto")
     with pytest.raises(ValueError, match="precision must be one of"):
         DetectorConfig(precision="bf16")
 

@@ -123,6 +123,31 @@ def test_invalid_start_parameter_is_refused(ros_context) -> None:  # type: ignor
 
 
 @pytest.mark.ros
+def test_removed_parameter_is_refused_with_its_replacement(ros_context) -> None:  # type: ignore[no-untyped-def]
+    """An old YAML that sets hand_size_m (a palm size) must not start a node that silently ignores it."""
+    import rclpy
+    from rclpy.parameter import Parameter
+
+    from hand_mesh_ros.reconstruction.config import REMOVED_SETTINGS, ReconstructionConfig
+    from hand_mesh_ros.ros import params
+
+    node = rclpy.create_node("params_test_removed", context=ros_context,
+                             parameter_overrides=[Parameter("hand_size_m", value=0.09)])
+    try:
+        with pytest.raises(ValueError, match="'hand_size_m' is no longer supported: .*hand_length_m"):
+            params.declare(node, ReconstructionConfig, removed=REMOVED_SETTINGS)
+    finally:
+        node.destroy_node()
+    node = rclpy.create_node("params_test_current", context=ros_context)
+    try:
+        params.declare(node, ReconstructionConfig, removed=REMOVED_SETTINGS)  # nothing removed is set: fine
+        assert params.read(node, ReconstructionConfig).hand_length_m == pytest.approx(0.187)
+        assert "Removed" in node.describe_parameter("hand_size_m").description
+    finally:
+        node.destroy_node()
+
+
+@pytest.mark.ros
 def test_quaternion_and_tf_tree(ros_messages) -> None:  # type: ignore[no-untyped-def]
     from hand_mesh_ros.ros.hand_msgs import JOINT_PARENTS, quaternion_from_matrix
 
@@ -148,7 +173,8 @@ def _fake_hand(track_id: int, side: str, rng: np.random.Generator):  # type: ign
     return ReconstructedHand(
         track_id=track_id, handedness=side, handedness_score=0.9, confidence=0.7,  # type: ignore[arg-type]
         joint_confidences=np.full(21, 0.5, np.float32), held=False, joints=joints,
-        joints_px=rng.uniform(0, 400, size=(21, 2)), joint_frames=np.tile(np.eye(3), (21, 1, 1)),
+        joints_px=rng.uniform(0, 400, size=(21, 2)), keypoints_px=rng.uniform(0, 400, size=(21, 2)),
+        joint_frames=np.tile(np.eye(3), (21, 1, 1)),
         frame_names=tuple(f"j{i}" for i in range(21)), wrist_position=joints[0], wrist_rotation=np.eye(3),
         pose=np.zeros(48, np.float32), shape=np.zeros(10, np.float32), model_name="open_hand",
         vertices=rng.normal(scale=0.05, size=(50, 3)).astype(np.float32),

@@ -29,7 +29,7 @@ def test_round_trip(prepared: None, tmp_path: Path) -> None:
             np.testing.assert_allclose(ha.joints_px, hb.joints_px, atol=1e-9)
             np.testing.assert_array_equal(ha.vertices, hb.vertices)
             np.testing.assert_array_equal(ha.faces, hb.faces)
-            assert ha.palm_size_m == pytest.approx(hb.palm_size_m)
+            assert ha.hand_length_m == pytest.approx(hb.hand_length_m)
 
 
 def test_load_or_make_writes_once_and_reuses(prepared: None, tmp_path: Path,

@@ -46,7 +46,7 @@ def test_layout_camera_and_sides(small: SyntheticSequence) -> None:
         for h in f.hands:
             assert h.joints.shape == (21, 3) and h.joints_px.shape == (21, 2)
             assert h.vertices.ndim == 2 and h.vertices.shape[1] == 3 and h.faces.shape[1] == 3
-            assert 0.07 < h.palm_size_m < 0.1
+            assert 0.16 < h.hand_length_m < 0.20  # the open model (0.178 m) with shape parameters within +-1
 
 
 def test_truth_projections_land_on_the_rendered_hands(small: SyntheticSequence) -> None:
@@ -99,7 +99,8 @@ def test_full_sequence_content(prepared: None) -> None:
             sign = 1 if h.side == "right" else -1
             assert sign * (h.joints_px[4, 0] - h.joints_px[20, 0]) > 0
             depths.append(j[0, 2])
-            palm_px.append(h.palm_size_m * seq.camera.k[0, 0] / j[0, 2])
+            palm_m = np.linalg.norm(j[[5, 9, 13, 17]] - j[0], axis=1).mean()  # wrist to the finger MCPs
+            palm_px.append(palm_m * seq.camera.k[0, 0] / j[0, 2])
     assert 0.35 <= min(depths) < 0.45 and 0.7 < max(depths) <= 0.8
     assert min(palm_px) >= 60 and max(palm_px) <= 200
     for side in ("right", "left"):

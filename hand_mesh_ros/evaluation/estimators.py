@@ -20,18 +20,20 @@ import numpy as np
 from hand_mesh_ros.evaluation.crop_dataset import HandgraphSample
 from hand_mesh_ros.geometry.camera import CameraModel
 from hand_mesh_ros.geometry.dgp import DGPStatus, locate_hand
-from hand_mesh_ros.geometry.hand_size import rescale_to_size
+from hand_mesh_ros.handmodel.hand_length import joint_chain_length
 
 
 @dataclass(frozen=True, eq=False)
 class HandEstimate:
     """One estimated hand: ``joints_cam_m`` (21, 3) metres, camera optical frame; ``keypoints_px`` (21, 2) raw
-    image pixels; ``score`` in [0, 1]; ``status`` the DGP status (0 = OK)."""
+    image pixels; ``score`` in [0, 1]; ``status`` the DGP status (0 = OK); ``landmarks_px`` (21, 2) the 2D
+    keypoints the network detected (when the estimate is not their own projection), for the shape ceiling."""
 
     joints_cam_m: np.ndarray
     keypoints_px: np.ndarray
     score: float = 1.0
     status: int = int(DGPStatus.OK)
+    landmarks_px: np.ndarray | None = None
 
 
 Estimator = Callable[[np.ndarray, CameraModel], list[HandEstimate]]
@@ -39,17 +41,21 @@ Estimator = Callable[[np.ndarray, CameraModel], list[HandEstimate]]
 
 def dgp_hand_estimate(camera: CameraModel, keypoints_px: np.ndarray, joints_rel_m: np.ndarray,
                       score: float = 1.0, weights: np.ndarray | None = None,
-                      palm_size_m: float | None = None, refine: bool = False) -> HandEstimate:
+                      chain_length_m: float | None = None, refine: bool = False) -> HandEstimate:
     """2D keypoints (21, 2) raw px + root-relative 3D joints (21, 3) m (camera orientation) -> HandEstimate.
 
-    ``palm_size_m`` rescales the 3D joints to that palm size first (see ``geometry.hand_size``); None keeps
-    the network's own scale. ``weights`` (21,) per joint, None = uniform.
+    ``chain_length_m`` rescales the 3D joints so that their wrist -> middle fingertip joint chain has that
+    length (``handmodel.hand_length.joint_chain_length``); None keeps their own scale. ``weights`` (21,) per
+    joint, None = uniform.
     """
     joints = np.asarray(joints_rel_m, dtype=np.float64)
     if joints.shape != (21, 3):
         raise ValueError(f"joints_rel_m must be (21, 3) metres, got {joints.shape}")
-    if palm_size_m is not None:
-        joints, _ = rescale_to_size(joints, palm_size_m)
+    if chain_length_m is not None:
+        chain = float(joint_chain_length(joints))
+        if not chain_length_m > 0 or chain < 1e-6:
+            raise ValueError(f"cannot rescale joints with chain {chain} m to {chain_length_m} m")
+        joints = joints * (chain_length_m / chain)
     res = locate_hand(camera, keypoints_px, joints, weights, refine=refine)
     return HandEstimate(joints + res.translation[0], np.asarray(keypoints_px, dtype=np.float64), float(score),
                         int(res.status[0]))

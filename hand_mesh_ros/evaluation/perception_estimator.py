@@ -1,10 +1,12 @@
 """The real pipeline as an evaluation estimator: MediaPipe-style perception + global positioning (DGP).
 
 Per detected hand: the 21 landmark pixels (raw image) and the 21 world landmarks (metres, hand-centred, camera
-orientation) go through :func:`dgp_hand_estimate`. Use on the command line as
+orientation) go through :func:`dgp_hand_estimate`: the baseline the camera-space fit replaces ("MediaPipe's
+world landmarks rescaled to a size + one DGP solve"). Use on the command line as ``--pipeline perception`` or
 ``--estimator hand_mesh_ros.evaluation.perception_estimator:make_estimator``; environment variables select
-variants without code: ``HAND_MESH_ROS_EVAL_REFINE`` (1/0, default 0), ``HAND_MESH_ROS_EVAL_PALM_M`` (palm
-size in metres; unset = the network's own scale), ``HAND_MESH_ROS_EVAL_RECTIFY`` (off / full / roll).
+variants without code: ``HAND_MESH_ROS_EVAL_REFINE`` (1/0, default 0), ``HAND_MESH_ROS_EVAL_HAND_LENGTH_M``
+(world landmarks rescaled so their joint chain matches this hand length on the open hand model; unset = the
+network's own scale), ``HAND_MESH_ROS_EVAL_RECTIFY`` (off / full / roll).
 
 Rectify (experiment): the landmark network is run a second time on a perspective-rectified crop of the same
 hand region (``geometry.rectify``); 2D results are mapped back with the homography; the world landmarks are
@@ -25,15 +27,18 @@ from hand_mesh_ros.geometry.rectify import rectified_crop, warp_rectified
 RECTIFY_MODES = ("off", "full", "roll")
 
 
-def make_estimator(refine: bool | None = None, palm_size_m: float | None = None, rectify: str | None = None,
+def make_estimator(refine: bool | None = None, hand_length_m: float | None = None, rectify: str | None = None,
                    static: bool = True, **perception_options: object) -> Estimator:
     """Build ``(image RGB, CameraModel) -> list[HandEstimate]`` around ``perception.HandPerception``."""
+    from hand_mesh_ros.handmodel.factory import load_open_hand_data
+    from hand_mesh_ros.handmodel.hand_length import chain_to_hand_length
     from hand_mesh_ros.perception.pipeline import HandPerception  # imported here: needs converted models
 
     if refine is None:
         refine = os.environ.get("HAND_MESH_ROS_EVAL_REFINE", "0") == "1"
-    if palm_size_m is None and os.environ.get("HAND_MESH_ROS_EVAL_PALM_M"):
-        palm_size_m = float(os.environ["HAND_MESH_ROS_EVAL_PALM_M"])
+    if hand_length_m is None and os.environ.get("HAND_MESH_ROS_EVAL_HAND_LENGTH_M"):
+        hand_length_m = float(os.environ["HAND_MESH_ROS_EVAL_HAND_LENGTH_M"])
+    chain_m = None if hand_length_m is None else hand_length_m / chain_to_hand_length(load_open_hand_data("right"))
     if rectify is None:
         rectify = os.environ.get("HAND_MESH_ROS_EVAL_RECTIFY", "off")
     if rectify not in RECTIFY_MODES:
@@ -64,7 +69,7 @@ def make_estimator(refine: bool | None = None, palm_size_m: float | None = None,
             if rectify != "off":
                 r = h.region
                 kp, world, score = rectified(image_rgb, camera, r.cx, r.cy, r.w, r.angle)
-            found.append(dgp_hand_estimate(camera, kp, world, score, palm_size_m=palm_size_m, refine=refine))
+            found.append(dgp_hand_estimate(camera, kp, world, score, chain_length_m=chain_m, refine=refine))
         return found
 
     return estimate

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..geometry.hand_size import DEFAULT_PALM_SIZE_M
 from ..gpu.availability import device_index
+from ..handmodel.hand_length import DEFAULT_HAND_LENGTH_M, MAX_HAND_LENGTH_M, MIN_HAND_LENGTH_M
 from ..settings import setting, validate
 
 
@@ -36,6 +37,27 @@ def check_device(name: str, value: str, allow_auto: bool) -> None:
         raise ValueError(f"invalid settings: {name} must be {choices}; got {value!r}") from None
 
 
+# Settings that no longer exist, with what replaces them: a file or launch argument that still sets one is
+# refused with this message instead of being ignored (hand_size_m was a palm size and means something else).
+REMOVED_SETTINGS = {
+    "hand_size_m": "it was a palm size that only worked as a fudge factor; set hand_length_m, the length of "
+                   "the flat hand from the wrist crease to the tip of the middle finger, in metres",
+    "hand_size_mode": "one camera cannot observe scale, so the online size estimate was removed; set "
+                      "hand_length_m to the measured hand length",
+    "model_positioning": "the hand model is now fitted in camera space directly; remove the setting",
+    "dgp_refine": "the camera-space fit minimises the reprojection error itself; remove the setting",
+    "fit_device": "the camera-space fit runs on the CPU (numpy); remove the setting",
+    "shape_calibration_frames": "the hand model keeps its mean shape at hand_length_m; remove the setting",
+}
+
+
+def check_removed_settings(names: Iterable[str]) -> None:
+    """Raise ValueError naming the replacement of every removed setting among ``names``."""
+    problems = [f"'{n}' is no longer a setting: {REMOVED_SETTINGS[n]}" for n in names if n in REMOVED_SETTINGS]
+    if problems:
+        raise ValueError("; ".join(problems))
+
+
 @dataclass(frozen=True)
 class ReconstructionConfig(ModelSettings):
     max_hands: int = setting(2, "Most hands tracked at once.", 1, 4)
@@ -49,16 +71,10 @@ class ReconstructionConfig(ModelSettings):
                               "open hand model.", choices=("auto", "open_hand", "mano"), read_only=True)
     mano_dir: str = setting("", "Folder with the user's MANO_RIGHT.pkl / MANO_LEFT.pkl (never shipped).",
                             read_only=True)
-    model_positioning: bool = setting(True, "Place the fitted hand model's keypoints again against the 2D "
-                                      "keypoints (palm rescaled to hand_size_m, per-joint weights) and publish "
-                                      "them (handgraph_dev: 22.9 -> 19.8 mm camera-space MPJPE).")
-    dgp_refine: bool = setting(False, "Refine the DGP translation by minimising the pixel reprojection "
-                               "error (off: on handgraph_dev it raised the camera-space error).")
-    hand_size_mode: str = setting("fixed", "Palm size used for metric depth: fixed (hand_size_m) or online "
-                                  "(estimated per track from confident frames, then locked).",
-                                  choices=("fixed", "online"))
-    hand_size_m: float = setting(DEFAULT_PALM_SIZE_M, "Palm size (mean wrist-to-MCP distance) in metres; "
-                                 "depth scales linearly with it.", 0.04, 0.2)
+    hand_length_m: float = setting(
+        DEFAULT_HAND_LENGTH_M, "Hand length in metres: wrist crease to the tip of the middle finger, hand flat "
+        "(measure it with a ruler; default 0.187 = ANSUR II adult mean of men 0.193 and women 0.181). Depth "
+        "scales with it: 5 % too large places hands 5 % too far.", MIN_HAND_LENGTH_M, MAX_HAND_LENGTH_M)
     confidence_threshold: float = setting(0.5, "Below this confidence a frame is treated as a false "
                                           "positive and the track holds its last confident result.", 0.0, 1.0)
     hold_time_s: float = setting(0.3, "How long a track may hold its last confident result, seconds.",
@@ -72,16 +88,12 @@ class ReconstructionConfig(ModelSettings):
                                                 "higher means less lag, more jitter (ASL video: 3.6x lower "
                                                 "acceleration at 0.85 frames lag with 1.0).", 0.0, 1000.0)
     translation_filter_beta_z: float = setting(5.0, "One Euro speed coefficient of the hand's depth.", 0.0, 1000.0)
-    fit_device: str = setting("cpu", "Device of the hand-model fit: cpu (numpy, fastest for a few hands) or "
-                              "cuda[:N] (torch).", read_only=True)
-    fit_iterations: int = setting(2, "Gauss-Newton iterations of the hand-model fit per frame.", 0, 10)
-    shape_calibration_frames: int = setting(10, "Frames over which a track's hand shape is estimated before "
-                                            "it is frozen (0: mean shape).", 0, 1000)
+    fit_iterations: int = setting(3, "Gauss-Newton iterations of the camera-space hand fit per tracked frame "
+                                  "(a new hand gets 8).", 1, 10)
 
     def __post_init__(self) -> None:
         validate(self)
         check_device("device", self.device, allow_auto=True)
-        check_device("fit_device", self.fit_device, allow_auto=False)
         if self.hand_model == "mano" and not self.mano_dir:
             raise ValueError("hand_model is 'mano' but mano_dir is empty: set mano_dir to the folder with "
                              "MANO_RIGHT.pkl and MANO_LEFT.pkl")

@@ -1,9 +1,10 @@
 """HandReconstructor: image + camera in, metric hands in the camera frame out. No ROS.
 
 Per frame: regions (tracked from the previous frame's landmarks, plus new palms from the detector) ->
-landmark network -> hand size + DGP translation -> hand-model fit -> confidence (2D keypoints vs the
-projected fit) -> hold-on-doubt -> temporal filter -> refit to the filtered joints (so mesh and joints
-agree). Palms come from the caller (the detector node) or from the built-in palm detector.
+landmark network -> camera-space fit of the hand model (at the configured hand length) to the 2D keypoints
+through the camera, with MediaPipe's depth cues as a prior (``handmodel.camera_fit``) -> confidence (2D
+keypoints vs the projected fit) -> hold-on-doubt -> temporal filter -> refit to the filtered joints (so mesh
+and joints agree). Palms come from the caller (the detector node) or from the built-in palm detector.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ..geometry.camera import CameraModel
-from ..geometry.dgp import DGPStatus, locate_hand
-from ..geometry.hand_size import palm_size, rescale_to_size
-from ..geometry.model_position import position_fitted_hand
-from ..handmodel.factory import load_hand_model
-from ..handmodel.fit import FitResult, HandFitter
+from ..handmodel.camera_fit import CameraFit, CameraSpaceFitter, KeypointObservation
+from ..handmodel.cues import PALM
+from ..handmodel.factory import load_hand_model_data
+from ..handmodel.fit import HandFitter
+from ..handmodel.hand_length import at_hand_length
 from ..handmodel.model import HandModel
 from ..perception.image_checks import check_rgb_image
 from ..perception.landmark_model import LandmarkModel, RegionLandmarks
@@ -50,9 +51,10 @@ class HandReconstructor:
         self.landmark_model = LandmarkModel(**common)  # type: ignore[arg-type]
         mano_dir = cfg.mano_dir if cfg.hand_model in ("auto", "mano") else None
         self.models: dict[str, HandModel] = {
-            side: load_hand_model(side, mano_dir or None, device=cfg.fit_device) for side in ("right", "left")
+            side: HandModel(at_hand_length(load_hand_model_data(side, mano_dir or None), cfg.hand_length_m))
+            for side in ("right", "left")
         }
-        self.fitters = {s: HandFitter(m, iterations=cfg.fit_iterations) for s, m in self.models.items()}
+        self.fitters = {s: CameraSpaceFitter(m, warm_iterations=cfg.fit_iterations) for s, m in self.models.items()}
         self.refitters = {s: HandFitter(m, iterations=1) for s, m in self.models.items()}
         self.tracks: list[Track] = []
         self._next_id = 1
@@ -166,8 +168,7 @@ class HandReconstructor:
                 track.region = region
                 track.palm_score = palm.score if palm else None
                 return track
-        track = Track.start(self._next_id, region, palm.score if palm else None, res.p_true_right,
-                            self.config, self.models["right"].num_shape)
+        track = Track.start(self._next_id, region, palm.score if palm else None, res.p_true_right, self.config)
         self._next_id += 1
         self.tracks.append(track)
         return track
@@ -178,56 +179,31 @@ class HandReconstructor:
         t0 = time.perf_counter()
         track.observe_side(res.p_true_right)
         keypoints = np.asarray(res.landmarks_px[:, :2], dtype=np.float64)
-        world = np.asarray(res.world_m, dtype=np.float64)
-        rel = world - world[0]
-        size = track.size.size_m
-        rel, _ = rescale_to_size(rel, size)
-        dgp = locate_hand(camera, keypoints, rel, refine=cfg.dgp_refine, previous=track.translation)
+        obs = _observation(camera, keypoints, res)
         t1 = time.perf_counter()
-        if int(dgp.status[0]) == DGPStatus.FAILED or not np.all(np.isfinite(dgp.translation[0])):
+        if obs is None:  # too few keypoints inside the lens model's invertible region to place the hand
             out = track.hold.update(stamp_s, None, 0.0)
             return t1 - t0, 0.0, (_as_held(out.value) if out.value is not None else None)
-        translation = dgp.translation[0]
-        joints_cam = rel + translation
-        # Fit the hand model to this frame's joints (warm start from the track's last fit).
-        side = track.side
-        fitter = self.fitters[side]
-        calib = track.shape_calibrator()
-        betas = calib.betas() if calib is not None else None
-        fit = fitter.fit(joints_cam, init=track.fit, betas=betas,
-                         fit_shape=bool(calib is not None and calib.calibrating))
-        if calib is not None and calib.calibrating:
-            calib.update(fit)
-        model_joints = fit.keypoints[0].detach().cpu().double().numpy()
-        scale = 1.0
-        if cfg.model_positioning:
-            # Second positioning pass on the fitted model's keypoints (fixed palm size, per-joint weights);
-            # the published joints become the model's keypoints.
-            placed = position_fitted_hand(camera, keypoints, model_joints, size, refine=cfg.dgp_refine,
-                                          previous=translation)
-            if placed.ok:
-                scale = placed.scale
-                translation = placed.translation
-                rel = placed.joints_cam - translation
-                model_joints = placed.joints_cam
+        fit = self.fitters[track.side].fit(obs, init=track.fit)
+        joints = fit.keypoints[0]
         t2 = time.perf_counter()
-        projected = camera.project(model_joints)
-        conf = hand_confidence(keypoints, projected, detector_score=palm.score if palm else 1.0,
+        conf = hand_confidence(keypoints, camera.project(joints), detector_score=palm.score if palm else 1.0,
                                presence_score=float(np.clip(res.presence, 0.0, 1.0)))
-        track.size.update(float(palm_size(world)), conf.score)
         hand: ReconstructedHand | None = None
+        fit_s = t2 - t1
         if conf.score >= cfg.confidence_threshold:
             track.fit = fit
-            track.translation = translation
-            state = HandState(rel, translation, keypoints)
+            translation = joints[0].copy()
+            state = HandState(joints - translation, translation, keypoints)
             if cfg.smoothing:
                 state = track.filter(stamp_s, state)
             t3 = time.perf_counter()
-            hand = self._hand(track, state.joints_cam, scale, fit, conf.score, conf.per_joint, camera)
-            fit_s = (t2 - t1) + (time.perf_counter() - t3)
+            hand = self._hand(track, state.joints_cam, keypoints, fit, cfg.smoothing, conf.score, conf.per_joint,
+                              camera)
+            fit_s += time.perf_counter() - t3
             geometry_s = (t1 - t0) + (t3 - t2)
         else:
-            fit_s, geometry_s = t2 - t1, (t1 - t0) + (time.perf_counter() - t2)
+            geometry_s = (t1 - t0) + (time.perf_counter() - t2)
         out = track.hold.update(stamp_s, hand, conf.score)
         if hand is not None:
             track.last_hand = hand
@@ -235,22 +211,18 @@ class HandReconstructor:
             return geometry_s, fit_s, None
         return geometry_s, fit_s, (out.value if out.state is TrackState.TRACKING else _as_held(out.value))
 
-    def _hand(self, track: Track, joints: np.ndarray, scale: float, raw_fit: FitResult, confidence: float,
-              joint_conf: np.ndarray, camera: CameraModel) -> ReconstructedHand:
-        """Refit to the published (filtered) joints so mesh, frames and joints agree; build the result.
-
-        ``scale``: the factor the positioning applied to the model's keypoints about the wrist; the refit
-        runs on the unscaled joints and the mesh is scaled the same way, so it matches the joints.
-        """
+    def _hand(self, track: Track, joints: np.ndarray, keypoints_px: np.ndarray, fit: CameraFit, filtered: bool,
+              confidence: float, joint_conf: np.ndarray, camera: CameraModel) -> ReconstructedHand:
+        """Build the published hand; with ``filtered`` joints the model is first refitted to them (one 3D
+        step from this frame's fit) so that mesh, frames and joints agree."""
         side = track.side
         region = track.region
         assert region is not None  # set from this frame's landmarks before the track is updated
-        wrist = joints[0]
-        target = wrist + (joints - wrist) / scale
-        fit = self.refitters[side].fit(target, init=raw_fit, betas=raw_fit.betas)
         model = self.models[side]
-        out = model.outputs(self.refitters[side].to_batch(fit, with_vertices=True))[0]
-        vertices = wrist + scale * (np.asarray(out.vertices, dtype=np.float64) - wrist)
+        pose = fit.fit_result(model.num_shape, model.dtype)
+        if filtered:
+            pose = self.refitters[side].fit(joints, init=pose, betas=pose.betas)
+        out = model.outputs(self.refitters[side].to_batch(pose, with_vertices=True))[0]
         return ReconstructedHand(
             track_id=track.track_id,
             handedness=side,
@@ -260,18 +232,34 @@ class HandReconstructor:
             held=False,
             joints=np.asarray(joints, dtype=np.float64),
             joints_px=camera.project(np.asarray(joints, dtype=np.float64)),
+            keypoints_px=keypoints_px,
             joint_frames=np.asarray(out.keypoint_frames, dtype=np.float64),
             frame_names=tuple(out.frame_names),
-            wrist_position=wrist + scale * (np.asarray(out.wrist_position, dtype=np.float64) - wrist),
+            wrist_position=np.asarray(out.wrist_position, dtype=np.float64),
             wrist_rotation=np.asarray(out.wrist_rotation, dtype=np.float64),
             pose=np.asarray(out.pose, dtype=np.float32).reshape(-1),
             shape=_shape10(out.betas),
             model_name=out.model,
-            vertices=vertices.astype(np.float32),
+            vertices=np.asarray(out.vertices, dtype=np.float32),
             faces=out.faces,
             region=region,
             palm_score=track.palm_score,
         )
+
+
+def _observation(camera: CameraModel, keypoints_px: np.ndarray, res: RegionLandmarks) -> KeypointObservation | None:
+    """The landmarks of one hand for the camera-space fit; keypoints the lens model cannot undistort get
+    weight 0 (None when fewer than 3 palm keypoints remain)."""
+    uv = camera.undistort_points(keypoints_px, "normalized")
+    valid = np.all(np.isfinite(uv), axis=1)
+    weights = None
+    if not np.all(valid):
+        if int(valid[list(PALM)].sum()) < 3:
+            return None
+        uv = np.where(valid[:, None], uv, 0.0)
+        weights = valid.astype(np.float64)[None]
+    return KeypointObservation(uv[None], np.asarray(res.landmarks_px, dtype=np.float64)[None],
+                               np.asarray(res.world_m, dtype=np.float64)[None], weights)
 
 
 def _as_held(hand: ReconstructedHand) -> ReconstructedHand:

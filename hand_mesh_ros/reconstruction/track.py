@@ -1,13 +1,10 @@
-"""Per-hand state carried from frame to frame: identity, side, region, filters, hold, size and shape."""
+"""Per-hand state carried from frame to frame: identity, side, region, filters, hold and the last fit."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
-from ..geometry.hand_size import HandSizeEstimator
-from ..handmodel.fit import FitResult, TrackShapeCalibrator
+from ..handmodel.camera_fit import CameraFit
 from ..perception.types import Handedness, HandRegion
 from ..tracking.filtering import HandTrackFilter, TrackFilterParams
 from ..tracking.hold import TrackHold
@@ -38,28 +35,19 @@ class Track:
     p_right: float
     filter: HandTrackFilter
     hold: TrackHold[ReconstructedHand]
-    size: HandSizeEstimator
-    shape: TrackShapeCalibrator | None
-    num_shape: int
-    shape_frames: int
     palm_score: float | None = None
-    fit: FitResult | None = None
-    translation: np.ndarray | None = None
+    fit: CameraFit | None = None  # the last confident camera-space fit (warm start of the next frame)
     last_hand: ReconstructedHand | None = None  # the last confident result
 
     @classmethod
     def start(cls, track_id: int, region: HandRegion, palm_score: float | None, p_right: float,
-              cfg: ReconstructionConfig, num_shape: int) -> Track:
+              cfg: ReconstructionConfig) -> Track:
         return cls(
             track_id=track_id,
             region=region,
             p_right=p_right,
             filter=HandTrackFilter(filter_params(cfg)),
             hold=TrackHold(cfg.hold_time_s, cfg.confidence_threshold),
-            size=HandSizeEstimator(mode=cfg.hand_size_mode, reference_m=cfg.hand_size_m),
-            shape=None,
-            num_shape=num_shape,
-            shape_frames=cfg.shape_calibration_frames,
             palm_score=palm_score,
         )
 
@@ -77,19 +65,11 @@ class Track:
         self.p_right = SIDE_MEMORY * self.p_right + (1.0 - SIDE_MEMORY) * p_right
         if self.side != before:
             self.fit = None
-            self.shape = None
             return True
         return False
-
-    def shape_calibrator(self) -> TrackShapeCalibrator | None:
-        """The track's shape calibration (made on first use; None when calibration is off)."""
-        if self.shape is None and self.shape_frames > 0:
-            self.shape = TrackShapeCalibrator(self.num_shape, self.shape_frames)
-        return self.shape
 
     def lose(self) -> None:
         """The hand was not seen: stop tracking its region, reset the filters (the hold keeps running)."""
         self.region = None
         self.fit = None
-        self.translation = None
         self.filter.reset()

@@ -13,7 +13,8 @@ from ..perception.types import Handedness, HandRegion
 class ReconstructedHand:
     """One hand in camera space.
 
-    joints (21, 3) m and joints_px (21, 2) px in MediaPipe order; joint_confidences (21,) in [0, 1];
+    joints (21, 3) m and joints_px (21, 2) px (their projection) in MediaPipe order; keypoints_px (21, 2) px:
+    the landmark network's 2D keypoints the hand was fitted to; joint_confidences (21,) in [0, 1];
     joint_frames (21, 3, 3): rotation of each joint's TF frame in the camera frame (columns = axes: x along
     the bone, z out of the back of the hand), named ``frame_names``; parents (21,) index of each joint's
     parent in the TF tree (-1 for the wrist, whose parent is the camera frame); wrist_position (3,) and
@@ -30,6 +31,7 @@ class ReconstructedHand:
     held: bool
     joints: np.ndarray
     joints_px: np.ndarray
+    keypoints_px: np.ndarray
     joint_frames: np.ndarray
     frame_names: tuple[str, ...]
     wrist_position: np.ndarray

@@ -145,12 +145,13 @@ def summarise(outcomes: Sequence[FrameOutcome], frames: Sequence[DemoFrame], ela
 
 
 def synthetic_frames(count: int) -> tuple[Iterator[DemoFrame], CameraModel, float, float | None]:
-    """The generated sequence (made once, then cached): frames, camera, fps, the hands' palm size."""
+    """The generated sequence (made once, then cached): frames, camera, fps, the hands' mean hand length."""
     from ..synthetic import load_or_make_sequence
 
     seq = load_or_make_sequence(num_frames=count)
-    palm = float(np.median([h.palm_size_m for f in seq.frames for h in f.hands])) if seq.frames else None
-    return (DemoFrame(f.rgb, tuple(f.hands)) for f in seq.frames), seq.camera, seq.fps, palm
+    lengths = {h.side: h.hand_length_m for f in seq.frames for h in f.hands}
+    length = float(np.mean(list(lengths.values()))) if lengths else None
+    return (DemoFrame(f.rgb, tuple(f.hands)) for f in seq.frames), seq.camera, seq.fps, length
 
 
 def video_frames(path: str, focal: float | None, limit: int | None) -> tuple[Iterator[DemoFrame], CameraModel, float]:
@@ -233,10 +234,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.video:
         frames, camera, _ = video_frames(args.video, args.focal, args.frames if args.frames != 60 else None)
     else:
-        frames, camera, _, palm = synthetic_frames(args.frames)
-        if palm is not None:
-            # The user's hand size is a parameter; here the rendered hand's own size is known.
-            params["reconstruction_node"].append(f"hand_size_m:={palm:.4f}")
+        frames, camera, _, length = synthetic_frames(args.frames)
+        if length is not None:
+            # The user's hand length is a parameter; here the rendered hands' own length is known.
+            params["reconstruction_node"].append(f"hand_length_m:={length:.4f}")
     summary, overlays = run_frames(frames, camera, args.fps, out, params)
     picks = np.linspace(0, len(overlays) - 1, num=min(8, len(overlays))).round().astype(int)
     strip = image_strip([overlays[i] for i in picks], height=240, columns=4)

@@ -8,6 +8,7 @@ them equal).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from rcl_interfaces.msg import (
@@ -34,8 +35,17 @@ def descriptor(s: Setting) -> ParameterDescriptor:
     return desc
 
 
-def declare(node: Any, config_type: type) -> None:
-    """Declare the fields of ``config_type`` on ``node``; refuse invalid values at start-up and at run time."""
+def declare(node: Any, config_type: type, removed: Mapping[str, str] | None = None) -> None:
+    """Declare the fields of ``config_type`` on ``node``; refuse invalid values at start-up and at run time.
+
+    ``removed``: names of parameters that no longer exist -> what to do instead. They are declared (so a YAML
+    file that sets one is not silently ignored) and a value given for one raises ValueError with that text.
+    """
+    for name, instead in (removed or {}).items():
+        node.declare_parameter(name, None, ParameterDescriptor(name=name, dynamic_typing=True,
+                                                               description=f"Removed: {instead}."))
+        if node.get_parameter(name).value is not None:
+            raise ValueError(f"parameter '{name}' is no longer supported: {instead}")
     specs = settings_of(config_type)
     by_name = {s.name: s for s in specs}
     for s in specs:

@@ -23,6 +23,7 @@ from hand_mesh_ros.msg import HandArray, HandDetectionArray, MeshTopology
 
 from ..geometry.camera import CameraModel
 from ..reconstruction import HandReconstructor, ReconstructionConfig
+from ..reconstruction.config import REMOVED_SETTINGS
 from ..visualization.overlay import draw_hands
 from . import params
 from .camera_info import camera_model_from_info
@@ -41,7 +42,7 @@ from .tf_broadcast import TfPublisher
 class ReconstructionNode(ManagedNode):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("hand_reconstruction", **kwargs)
-        params.declare(self, ReconstructionConfig)
+        params.declare(self, ReconstructionConfig, removed=REMOVED_SETTINGS)
         params.declare(self, ReconstructionNodeConfig)
         self._rec: HandReconstructor | None = None
         self._camera: CameraModel | None = None

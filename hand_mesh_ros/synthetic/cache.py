@@ -56,6 +56,8 @@ def save_sequence(seq: SyntheticSequence, path: Path) -> None:
         arrays[f"{s}_joints"] = joints
         arrays[f"{s}_vertices"] = verts
         arrays[f"{s}_faces"] = faces.get(s, np.zeros((0, 3), np.int32))
+        arrays[f"{s}_hand_length"] = np.array(next((h.hand_length_m for f in seq for h in f.hands if h.side == s),
+                                                   np.nan))
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp.npz")
     np.savez_compressed(tmp, **arrays)
@@ -73,18 +75,18 @@ def load_sequence(path: Path) -> SyntheticSequence:
         rgb = z["rgb"]
         masks = np.unpackbits(z["mask_bits"], axis=-1, count=width).astype(bool)
         stamps = z["stamps"]
-        per_side = {s: (z[f"{s}_visible"], z[f"{s}_joints"], z[f"{s}_vertices"], z[f"{s}_faces"]) for s in SIDES}
+        per_side = {s: (z[f"{s}_visible"], z[f"{s}_joints"], z[f"{s}_vertices"], z[f"{s}_faces"],
+                        float(z[f"{s}_hand_length"])) for s in SIDES}
         seed, fps = int(z["seed"]), float(z["fps"])
     frames = []
     for i in range(len(rgb)):
         hands = []
         for s in SIDES:
-            visible, joints, verts, faces = per_side[s]
+            visible, joints, verts, faces, length = per_side[s]
             if visible[i]:
                 j = joints[i]
                 p = j @ camera.k.T
-                hands.append(HandTruth(s, j, p[:, :2] / p[:, 2:], verts[i], faces,
-                                       float(np.linalg.norm(j[[5, 9, 13, 17]] - j[0], axis=1).mean())))
+                hands.append(HandTruth(s, j, p[:, :2] / p[:, 2:], verts[i], faces, length))
         frames.append(SyntheticFrame(i, float(stamps[i]), rgb[i], masks[i], tuple(hands)))
     return SyntheticSequence(tuple(frames), camera, fps, seed, version)
 

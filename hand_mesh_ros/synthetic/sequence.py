@@ -15,6 +15,7 @@ import torch
 
 from ..geometry.camera import CameraModel
 from ..handmodel.factory import load_hand_model
+from ..handmodel.hand_length import model_hand_length
 from ..handmodel.limits import pose_from_anatomical
 from ..handmodel.model import HandModel
 from ..handmodel.rotations import matrix_to_axis_angle
@@ -24,7 +25,7 @@ from .background import make_background
 from .motion import HandState, default_keys, interpolate
 from .types import HandTruth, SyntheticFrame, SyntheticSequence
 
-VERSION = 3  # bump whenever the generated content changes (invalidates caches)
+VERSION = 4  # bump whenever the generated content changes (invalidates caches)
 FPS = 30.0
 FOCAL_PX_AT_640 = 600.0  # fx = fy, scaled with the image width
 CENTRE_TO_WRIST_M = 0.085  # the hand's centre (about mid-palm) lies this far from the wrist along the fingers
@@ -84,10 +85,6 @@ def project(camera: CameraModel, points: np.ndarray) -> np.ndarray:
     return p[..., :2] / p[..., 2:]
 
 
-def _palm_size(joints: np.ndarray) -> float:
-    return float(np.linalg.norm(joints[[5, 9, 13, 17]] - joints[0], axis=1).mean())
-
-
 def make_sequence(
     num_frames: int = 60, width: int = 640, height: int = 480, seed: int = 0, progress: bool = False
 ) -> SyntheticSequence:
@@ -110,6 +107,7 @@ def make_sequence(
     half = num_frames // 2
     spans = {"right": range(0, num_frames), "left": range(half, num_frames)}
     posed: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    lengths: dict[str, float] = {}
     shading: dict[str, Shading] = {}
     tone = rng.uniform(0.85, 1.05)
     for side in ("right", "left"):
@@ -119,6 +117,7 @@ def make_sequence(
         us = np.linspace(0.0, 1.0, len(span)) if len(span) > 1 else np.zeros(1)
         states = [interpolate(keys, float(u)) for u in us]
         betas = np.clip(rng.normal(0.0, 0.5, size=model.num_shape), -1.0, 1.0)
+        lengths[side] = model_hand_length(model.data, betas)
         verts, joints = pose_hands(model, states, betas, base_rotation(model))
         posed[side] = (verts, joints, model.faces)
         color = tuple(round(min(255.0, c * tone * rng.uniform(0.97, 1.03))) for c in SKIN_RGB)
@@ -139,7 +138,7 @@ def make_sequence(
                     joints_px=project(camera, joints[j]),
                     vertices=verts[j].astype(np.float32),
                     faces=faces,
-                    palm_size_m=_palm_size(joints[j]),
+                    hand_length_m=lengths[side],
                 )
             )
             meshes.append((verts[j], faces, shading[side]))

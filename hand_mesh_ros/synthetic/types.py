@@ -22,7 +22,8 @@ class HandTruth:
     joints: (21, 3) float64 metres, camera optical frame, MediaPipe keypoint order and definitions (the
     hand model's keypoints). joints_px: (21, 2) float64 pixel projections of ``joints``.
     vertices: (V, 3) float32 metres, camera frame; faces: (F, 3) int32 (the hand model's triangles).
-    palm_size_m: mean wrist-to-MCP distance of this hand (the size the reconstruction needs for depth).
+    hand_length_m: this hand's length, wrist crease to middle fingertip (``handmodel.hand_length``): the size
+    the reconstruction needs for depth.
     """
 
     side: str
@@ -30,7 +31,7 @@ class HandTruth:
     joints_px: np.ndarray
     vertices: np.ndarray
     faces: np.ndarray
-    palm_size_m: float
+    hand_length_m: float
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,0 +1,364 @@
+"""Fit the hand model in camera space to what the image shows: MediaPipe's 2D keypoints through the camera.
+
+The hand model (open hand or MANO, scaled to the user's hand length, see ``hand_length``) is posed and placed
+by damped Gauss-Newton (Levenberg-Marquardt with step acceptance) on all 16 joint rotations and the
+translation, minimising
+
+* the **reprojection error** of the 21 keypoints: perspective projection in normalised image coordinates
+  (the caller removes K and lens distortion), per joint divided by the keypoint noise measured on synthetic
+  renders (``CueStatistics.keypoint_sigma``, in hand lengths at the wrist's depth), with a Huber loss and
+  optional per-joint confidence weights;
+* a **prior from MediaPipe's depth cues** (2.5D landmarks and world landmarks): the hand's orientation and
+  its 20 bone directions in the hand's own frame, as a Mahalanobis norm with the measured mean and
+  covariance of their errors (``cues``). It decides what one image cannot: whether a finger points towards
+  the camera or away, and how much the palm is tilted;
+* the model's weak **pose prior** and soft **joint limits** (``limits``).
+
+Bone lengths and proportions are the model's: a hand of the configured length, not the network's world
+landmarks (whose palms are 25-35 % short relative to the fingers). One size enters (the model's scale), so
+depth is proportional to it: the fit is exactly scale-equivariant.
+
+Start: cold, from the model fitted in 3D to the 2.5D landmarks (closed-form start + 3 steps, ``HandFitter``),
+placed by the DGP weighted least-squares translation (HandDGP, ``geometry.dgp``); warm (tracking), from the
+track's previous fit with its translation re-solved by DGP. A warm fit that ends far from the keypoints is
+redone cold and the better one kept.
+
+Frames and units: camera optical frame (x right, y down, z forward), metres, radians; keypoints and joints in
+MediaPipe order; rotations MANO order (root first). Numpy float64 on the CPU.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..geometry.dgp import solve_translation
+from .constants import NUM_KEYPOINTS
+from .cues import BONES, CUES, PALM, CueStatistics, cue_shape, hand_frame, load_cue_statistics, mirror_signs
+from .fit import FitResult, HandFitter
+from .fit_numpy import _EPS_E, _MASK_T, _TRANSL_T, NumpyRest, forward, log_rotation, log_small, rodrigues
+from .hand_length import joint_chain_length, model_hand_length
+from .kinematics import INTERNAL_TO_MP, MP_TO_INTERNAL
+from .model import HandModel
+
+N_PARAMS = 51  # 16 joint rotations (3 each), translation (3)
+MIN_DEPTH_M = 0.05  # no keypoint may come closer to the camera than this
+FLIP_ANGLE = 0.5 * np.pi  # a warm fit turned this far from the 2.5D landmarks' hand frame is redone cold
+# A warm fit whose cost exceeds this multiple of the previous frame's is redone cold (on the ASL video the
+# frame-to-frame ratio stays below 1.9; a fit stuck in a wrong pose costs 3-8 times more).
+RESTART_COST_RATIO = 2.0
+
+
+@dataclass(frozen=True, eq=False)
+class KeypointObservation:
+    """What the landmark network saw of B hands.
+
+    ``keypoints_uv`` (B, 21, 2): the 2D keypoints as undistorted normalised image coordinates (K^-1 applied,
+    lens distortion removed); ``landmarks_25d`` (B, 21, 3): MediaPipe's image landmarks (x, y px and relative
+    depth z px); ``world_m`` (B, 21, 3): its world landmarks, metres; ``weights`` (B, 21) per-joint confidence
+    >= 0 or None (all 1; 0 ignores a keypoint). MediaPipe order.
+    """
+
+    keypoints_uv: np.ndarray
+    landmarks_25d: np.ndarray
+    world_m: np.ndarray
+    weights: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        uv = np.asarray(self.keypoints_uv)
+        b = uv.shape[0] if uv.ndim == 3 else -1
+        for name, shape in (("keypoints_uv", (b, 21, 2)), ("landmarks_25d", (b, 21, 3)), ("world_m", (b, 21, 3))):
+            a = np.asarray(getattr(self, name))
+            if a.shape != shape or b < 1:
+                raise ValueError(f"{name} must have shape (B, 21, {shape[2]}) with B >= 1, got {a.shape}")
+            if not np.all(np.isfinite(a)):
+                raise ValueError(f"{name} contains NaN or infinity")
+        if self.weights is not None:
+            w = np.asarray(self.weights)
+            if w.shape != (b, 21) or not np.all(np.isfinite(w)) or np.any(w < 0):
+                raise ValueError(f"weights must be (B, 21) finite and >= 0, got shape {w.shape}")
+            if np.any((w[:, list(PALM)] > 0).sum(1) < 3):
+                raise ValueError("each hand needs a positive weight on at least 3 of the palm keypoints "
+                                 "0, 5, 9, 13, 17")
+
+    @property
+    def batch(self) -> int:
+        return int(np.asarray(self.keypoints_uv).shape[0])
+
+
+@dataclass(frozen=True, eq=False)
+class CameraFit:
+    """B hands fitted in camera space (numpy float64).
+
+    ``rot_local`` (B, 16, 3, 3) local joint rotations (MANO order, root = global orientation); ``transl``
+    (B, 3) metres (MANO convention: root joint = rest root joint + transl); ``keypoints`` (B, 21, 3) metres,
+    camera frame, MediaPipe order; ``reprojection`` (B, 21) each keypoint's image error in normalised
+    coordinates (multiply by the focal length for pixels); ``cost`` (B,) the final objective; ``cold`` (B,)
+    whether the hand was fitted from the cold start.
+    """
+
+    rot_local: np.ndarray
+    transl: np.ndarray
+    keypoints: np.ndarray
+    reprojection: np.ndarray
+    cost: np.ndarray
+    cold: np.ndarray
+
+    def select(self, index: list[int] | np.ndarray) -> CameraFit:
+        """The fits of a subset of the batch (e.g. to warm-start the hands still tracked)."""
+        return CameraFit(*(getattr(self, f)[index] for f in
+                           ("rot_local", "transl", "keypoints", "reprojection", "cost", "cold")))
+
+    def fit_result(self, num_shape: int, dtype: torch.dtype = torch.float32) -> FitResult:
+        """The same pose as a :class:`FitResult` (mean shape) for ``HandFitter.to_batch`` and refits."""
+        def t(a: np.ndarray) -> torch.Tensor:
+            return torch.as_tensor(np.ascontiguousarray(a), dtype=dtype)
+
+        b = len(self.transl)
+        # residual: the mean image error scaled to metres at the wrist's depth (a 3D fit's residual is metres)
+        residual = self.reprojection.mean(1) * self.keypoints[:, 0, 2]
+        return FitResult(t(self.rot_local), t(log_rotation(self.rot_local)), t(np.zeros((b, num_shape))),
+                         t(self.transl), t(self.keypoints), t(residual))
+
+
+class CameraSpaceFitter:
+    """Camera-space fit for one :class:`HandModel` (one side, on the CPU, at its final size).
+
+    Args:
+        model: the hand model, scaled to the hand length (``hand_length.at_hand_length``); mean shape.
+        statistics: the measured noise of MediaPipe's outputs (default: the shipped ``cue_statistics.json``).
+        cold_iterations / warm_iterations: LM iterations from the cold start / from a previous fit.
+        huber: keypoint residuals beyond this many standard deviations weigh linearly, not quadratically.
+        restart_rms: a warm fit whose RMS keypoint residual (in standard deviations) exceeds this, whose
+            orientation is more than 90 degrees from the 2.5D landmarks' (the mirror solution) or whose cost is
+            more than twice the previous frame's is redone cold, and the better of the two kept.
+    """
+
+    def __init__(self, model: HandModel, statistics: CueStatistics | None = None, cold_iterations: int = 8,
+                 warm_iterations: int = 3, huber: float = 2.0, restart_rms: float = 3.0) -> None:
+        if not isinstance(model, HandModel):
+            raise TypeError(f"model must be a HandModel, got {type(model).__name__}")
+        if model.device.type != "cpu":
+            raise ValueError("the camera-space fit runs on the CPU: give a model on the CPU")
+        if cold_iterations < 1 or warm_iterations < 1 or huber <= 0 or restart_rms <= 0:
+            raise ValueError("iterations must be >= 1, huber and restart_rms > 0")
+        self.model = model
+        self.side = model.side
+        self.cold_iterations, self.warm_iterations = cold_iterations, warm_iterations
+        self.huber, self.restart_rms = huber, restart_rms
+        stats = statistics or load_cue_statistics()
+        self._init_fitter = HandFitter(model, iterations=3, backend="numpy")
+        self._core = self._init_fitter._np  # pose prior and joint limits, shared with the 3D fit
+        j, kp = self._init_fitter._np_j, self._init_fitter._np_kp
+        self._rest1 = NumpyRest(j[0][None], kp[0][None])
+        kp_mp = kp[0][MP_TO_INTERNAL]
+        self._chain = float(joint_chain_length(kp_mp))
+        self._hand_length = model_hand_length(model.data)
+        self._rest_palm = kp_mp[list(PALM)] - kp_mp[0]
+        # bones as differences of internal-order keypoints, and their rest lengths
+        self._bones = np.zeros((NUM_KEYPOINTS, len(BONES)))
+        for i, (p, c) in enumerate(BONES):
+            self._bones[MP_TO_INTERNAL[c], i] += 1.0
+            self._bones[MP_TO_INTERNAL[p], i] -= 1.0
+        self._bone_len = np.linalg.norm(kp[0].T @ self._bones, axis=0)
+        self._kp_precision = (1.0 / stats.keypoint_sigma**2)[INTERNAL_TO_MP]
+        signs = mirror_signs(self.side)
+        # whitening applied to this side's residual r: W (signs * r - mean) = (W * signs) (r - signs * mean)
+        self._cues = [(name, stats.cues[name].gain, stats.cues[name].whitening * signs,
+                       stats.cues[name].mean * signs) for name in CUES]
+        self._eye = np.eye(N_PARAMS)
+
+    # ------------------------------------------------------------------------------------------------ main
+    def fit(self, obs: KeypointObservation, init: CameraFit | None = None) -> CameraFit:
+        """Fit B hands; ``init`` (same B): the tracks' previous fits (warm start), or None (cold start)."""
+        if not isinstance(obs, KeypointObservation):
+            raise TypeError(f"obs must be a KeypointObservation, got {type(obs).__name__}")
+        b = obs.batch
+        if init is not None and len(init.transl) != b:
+            raise ValueError(f"init has {len(init.transl)} hands, the observation {b}")
+        problem = _Problem(self, obs)
+        if init is None:
+            return self._solve(problem, *self._cold_start(problem), self.cold_iterations, cold=True)
+        rot = init.rot_local.copy()
+        transl = self._place(problem, rot, init.transl)
+        warm = self._solve(problem, rot, transl, self.warm_iterations, cold=False)
+        rms = np.sqrt(problem.keypoint_cost(warm.reprojection) / NUM_KEYPOINTS)
+        # a warm fit that lost the keypoints, or that shows the hand's other side (palm for back: the mirror
+        # solution fits the keypoints too) compared with the 2.5D landmarks, starts again from the cues
+        turn = np.linalg.norm(log_rotation(np.swapaxes(problem.cue_frames[0], 1, 2) @ warm.rot_local[:, 0]), axis=-1)
+        jumped = warm.cost > RESTART_COST_RATIO * init.cost  # the track's fit got much worse than last frame
+        redo = np.nonzero((rms > self.restart_rms) | (turn > FLIP_ANGLE) | jumped)[0]
+        if redo.size == 0:
+            return warm
+        sub = _Problem(self, _select(obs, redo))
+        cold = self._solve(sub, *self._cold_start(sub), self.cold_iterations, cold=True)
+        better = cold.cost < warm.cost[redo]
+        if not np.any(better):
+            return warm
+        fields = {f: getattr(warm, f).copy() for f in ("rot_local", "transl", "keypoints", "reprojection",
+                                                        "cost", "cold")}
+        for f in fields:
+            fields[f][redo[better]] = getattr(cold, f)[better]
+        return CameraFit(**fields)
+
+    # ---------------------------------------------------------------------------------------------- starts
+    def _cold_start(self, p: _Problem) -> tuple[np.ndarray, np.ndarray]:
+        shape = p.cue_shapes[0]  # the 2.5D landmarks (gain-corrected), in the model's size
+        shape = shape * (self._chain / joint_chain_length(shape))[:, None, None]
+        fit = self._init_fitter.fit(shape)
+        rot = fit.rot_local.double().numpy()
+        return rot, self._place(p, rot, fit.transl.double().numpy())
+
+    def _place(self, p: _Problem, rot: np.ndarray, transl: np.ndarray) -> np.ndarray:
+        """Translation placing the posed model on the keypoints by DGP (closed form); keeps ``transl`` where
+        DGP fails."""
+        kp = forward(rot, transl, p.rest)[2][:, MP_TO_INTERNAL]
+        res = solve_translation(p.uv, kp, p.weights)
+        shift = np.where(res.ok[:, None] & np.isfinite(res.translation), res.translation, 0.0)
+        return transl + shift
+
+    # --------------------------------------------------------------------------------------------- solver
+    def _solve(self, p: _Problem, rot: np.ndarray, transl: np.ndarray, iterations: int, cold: bool) -> CameraFit:
+        b = len(rot)
+        kp = forward(rot, transl, p.rest)[2]
+        # keypoint noise in normalised coordinates: sigma (hand lengths) x hand length / wrist depth
+        p.scale = self._hand_length / np.maximum(kp[:, 0, 2], MIN_DEPTH_M)
+        lam = np.full(b, 1e-3)
+        for _ in range(iterations):
+            a, o, kp = forward(rot, transl, p.rest)
+            terms = p.terms(rot, kp)
+            huber_w = p.huber_weights(terms)
+            cost = p.cost(terms, huber_w, rot)
+            hess, grad = p.normal_equations(rot, a, o, kp, terms, huber_w)
+            diag = np.einsum("bii->bi", hess)
+            step = np.linalg.solve(hess + (lam[:, None] * (diag + 1e-6))[:, :, None] * self._eye,
+                                   grad[..., None])[..., 0]
+            rot_new = rot @ rodrigues(-step[:, :48].reshape(b, 16, 3))
+            transl_new = transl - step[:, 48:51]
+            kp_new = forward(rot_new, transl_new, p.rest)[2]
+            new_cost = p.cost(p.terms(rot_new, kp_new), huber_w, rot_new)
+            ok = (new_cost < cost) & (kp_new[..., 2].min(1) > MIN_DEPTH_M)
+            rot = np.where(ok[:, None, None, None], rot_new, rot)
+            transl = np.where(ok[:, None], transl_new, transl)
+            lam = np.where(ok, lam / 3.0, lam * 4.0)
+        kp = forward(rot, transl, p.rest)[2]
+        terms = p.terms(rot, kp)
+        cost = p.cost(terms, p.huber_weights(terms), rot)
+        reproj = np.linalg.norm(terms.keypoints * p.scale[:, None, None], axis=-1)[:, MP_TO_INTERNAL]
+        return CameraFit(rot, transl, kp[:, MP_TO_INTERNAL], reproj, cost, np.full(b, cold))
+
+
+@dataclass
+class _Terms:
+    keypoints: np.ndarray  # (B, 21, 2) reprojection residuals in units of the hand scale (internal order)
+    cues: list[np.ndarray]  # per cue (B, 63) whitened residuals
+
+
+class _Problem:
+    """One fit's data: observations in internal keypoint order, cue frames and directions, and the terms."""
+
+    def __init__(self, f: CameraSpaceFitter, obs: KeypointObservation) -> None:
+        self.f = f
+        b = obs.batch
+        self.uv = np.asarray(obs.keypoints_uv, dtype=np.float64)
+        self.weights = None if obs.weights is None else np.asarray(obs.weights, dtype=np.float64)
+        self.uvt = self.uv[:, INTERNAL_TO_MP]
+        w = np.ones((b, NUM_KEYPOINTS)) if self.weights is None else self.weights[:, INTERNAL_TO_MP]
+        self.precision = w * f._kp_precision
+        self.rest = f._rest1  # batch 1: broadcasts over the B hands
+        self.cue_shapes, self.cue_frames, self.cue_dirs = [], [], []
+        for name, gain, _, _ in f._cues:
+            shape = cue_shape(name, obs.landmarks_25d, obs.world_m, gain)
+            frame = hand_frame(f._rest_palm, shape)
+            self.cue_shapes.append(shape)
+            self.cue_frames.append(frame)
+            dirs = shape[:, [c for _, c in BONES]] - shape[:, [q for q, _ in BONES]]
+            dirs /= np.maximum(np.linalg.norm(dirs, axis=-1, keepdims=True), 1e-12)
+            self.cue_dirs.append(dirs @ frame)  # (B, 20, 3): frame^T d
+        self.scale = np.ones(b)
+
+    def terms(self, rot: np.ndarray, kp: np.ndarray) -> _Terms:
+        b = len(rot)
+        r2 = (kp[..., :2] / kp[..., 2:3] - self.uvt) / self.scale[:, None, None]
+        bones = np.swapaxes(kp, 1, 2) @ self.f._bones  # (B, 3, 20)
+        dirs = (np.swapaxes(rot[:, 0], 1, 2) @ bones) / self.f._bone_len  # model bones in its root frame
+        cues = []
+        for (_, _, whitening, mean), frame, cue_dirs in zip(self.f._cues, self.cue_frames, self.cue_dirs,
+                                                            strict=True):
+            orient = log_rotation(np.swapaxes(frame, 1, 2) @ rot[:, 0])
+            local = (np.swapaxes(dirs, 1, 2) - cue_dirs).reshape(b, -1)
+            cues.append((np.concatenate([orient, local], axis=1) - mean) @ whitening.T)
+        return _Terms(r2, cues)
+
+    def huber_weights(self, t: _Terms) -> np.ndarray:
+        """(B, 21) precision of each keypoint with the Huber weight of its current residual."""
+        e = np.sqrt(self.precision * (t.keypoints**2).sum(-1))
+        h = self.f.huber
+        return self.precision * np.where(e <= h, 1.0, h / np.maximum(e, 1e-12))
+
+    def keypoint_cost(self, reprojection_mp: np.ndarray) -> np.ndarray:
+        """(B,) sum of squared keypoint residuals in standard deviations (MediaPipe-order norms)."""
+        r = reprojection_mp[:, MP_TO_INTERNAL] / self.scale[:, None]
+        return (self.precision * r**2).sum(1)
+
+    def cost(self, t: _Terms, huber_w: np.ndarray, rot: np.ndarray) -> np.ndarray:
+        c = (huber_w * (t.keypoints**2).sum(-1)).sum(1)
+        for r in t.cues:
+            c = c + (r**2).sum(1)
+        core = self.f._core
+        theta = log_small(rot[:, 1:])
+        flat = theta.reshape(len(rot), 45)
+        c = c + np.einsum("bi,ij,bj->b", flat, core.h_prior, flat)
+        anat = core.frames_t @ theta[..., None]
+        viol = anat - np.minimum(np.maximum(anat, core.lo), core.hi)
+        return c + core.limit_w2 * (viol**2).sum((1, 2, 3))
+
+    def normal_equations(self, rot: np.ndarray, a: np.ndarray, o: np.ndarray, kp: np.ndarray, t: _Terms,
+                         huber_w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Gauss-Newton Hessian (B, 51, 51) and gradient (B, 51) of the cost at the current pose."""
+        b = len(rot)
+        # d keypoints / d params, transposed (B, 51, 63), columns coordinate-major (x, keypoint)
+        jt = np.empty((b, N_PARAMS, 63))
+        levers = (np.swapaxes(a, 2, 3) @ _EPS_E).reshape(b, 16, 9, 3)
+        np.matmul(levers, np.swapaxes(kp, 1, 2)[:, None] - o[..., None], out=jt[:, :48].reshape(b, 16, 9, 21))
+        jt[:, :48] *= _MASK_T
+        jt[:, 48:51] = _TRANSL_T
+        # keypoint reprojection: d(x/z, y/z) = (dx - u dz) / z, (dy - v dz) / z
+        z = kp[..., 2][:, None]
+        u, v = kp[..., 0][:, None] / z, kp[..., 1][:, None] / z
+        sw = np.sqrt(huber_w)[:, None] / (self.scale[:, None, None] * z)
+        jx, jy, jz = jt[:, :, :21], jt[:, :, 21:42], jt[:, :, 42:]
+        j2 = np.concatenate([(jx - u * jz) * sw, (jy - v * jz) * sw], axis=2)  # (B, 51, 42)
+        r2 = np.concatenate([t.keypoints[..., 0], t.keypoints[..., 1]], axis=1) * np.sqrt(
+            np.concatenate([huber_w, huber_w], axis=1))
+        hess = j2 @ np.swapaxes(j2, 1, 2)
+        grad = (j2 @ r2[..., None])[..., 0]
+        # cue priors: orientation (root rotation only) and bone directions in the root frame (joints 1-15)
+        jb = (jt.reshape(b, N_PARAMS, 3, 21) @ self.f._bones) / self.f._bone_len  # (B, 51, 3, 20)
+        jdir = np.swapaxes(rot[:, 0], 1, 2)[:, None] @ jb  # rotate into the root frame
+        jr = np.zeros((b, N_PARAMS, 63))
+        jr[:, [0, 1, 2], [0, 1, 2]] = 1.0
+        jr[:, 3:48, 3:] = np.swapaxes(jdir[:, 3:48], 2, 3).reshape(b, 45, 60)
+        for (_, _, whitening, _), r in zip(self.f._cues, t.cues, strict=True):
+            jw = jr @ whitening.T
+            hess += jw @ np.swapaxes(jw, 1, 2)
+            grad += (jw @ r[..., None])[..., 0]
+        # pose prior and soft limits on joints 1-15, in their anatomical frames
+        core = self.f._core
+        theta = log_small(rot[:, 1:])
+        hess[:, 3:48, 3:48] += core.h_prior
+        grad[:, 3:48] += theta.reshape(b, 45) @ core.h_prior
+        anat = core.frames_t @ theta[..., None]
+        viol = anat - np.minimum(np.maximum(anat, core.lo), core.hi)
+        if np.any(viol != 0.0):
+            hb = (core.frames * ((viol[..., 0] != 0) * core.limit_w2)[:, :, None, :]) @ core.frames_t
+            hess[:, 3:48, 3:48] += (hb[:, :, :, None, :] * core.eye15_b).reshape(b, 45, 45)
+            grad[:, 3:48] += (core.frames @ (core.limit_w2 * viol)).reshape(b, 45)
+        return hess, grad
+
+
+def _select(obs: KeypointObservation, index: np.ndarray) -> KeypointObservation:
+    return KeypointObservation(obs.keypoints_uv[index], obs.landmarks_25d[index], obs.world_m[index],
+                               None if obs.weights is None else obs.weights[index])
