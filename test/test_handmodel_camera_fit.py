@@ -190,8 +190,8 @@ def test_statistics_are_measured_with_the_residual_the_fit_minimises(prepared: N
         rest_palm = kp[list(PALM)] - kp[0]
         problem = _Problem(f, other)
         terms = problem.terms(fit.rot_local, fit.keypoints[:, INTERNAL_TO_MP])
-        for c, (name, gain, whitening, mean) in enumerate(f._cues):
-            fitted = np.linalg.solve(whitening, terms.cues[c].T).T + mean  # undo the whitening
+        for c, (name, gain) in enumerate(zip(CUES, f._cue_gains, strict=True)):
+            fitted = terms.cues[c] + f._cue_means[c]
             for i in range(3):
                 shape = cue_shape(name, other.landmarks_25d[i:i + 1], other.world_m[i:i + 1], gain)[0]
                 measured = tool.residual(rest_palm, fit.keypoints[i] - fit.keypoints[i, 0], shape, side)

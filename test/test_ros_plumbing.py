@@ -134,7 +134,7 @@ def test_removed_parameter_is_refused_with_its_replacement(ros_context) -> None:
     node = rclpy.create_node("params_test_removed", context=ros_context,
                              parameter_overrides=[Parameter("hand_size_m", value=0.09)])
     try:
-        with pytest.raises(ValueError, match="'hand_size_m' is no longer supported: .*hand_length_m"):
+        with pytest.raises(ValueError, match=r"'hand_size_m' is no longer supported: .*hand_length_m"):
             params.declare(node, ReconstructionConfig, removed=REMOVED_SETTINGS)
     finally:
         node.destroy_node()

@@ -20,8 +20,8 @@ depth is proportional to it: the fit is exactly scale-equivariant.
 
 Start: cold, from the model fitted in 3D to the 2.5D landmarks (closed-form start + 3 steps, ``HandFitter``),
 placed by the DGP weighted least-squares translation (HandDGP, ``geometry.dgp``); warm (tracking), from the
-track's previous fit with its translation re-solved by DGP. A warm fit that ends far from the keypoints is
-redone cold and the better one kept.
+track's previous fit. A warm fit that ends far from the keypoints, shows the other side of the hand or costs
+much more than the previous frame is redone cold and the better one kept.
 
 Frames and units: camera optical frame (x right, y down, z forward), metres, radians; keypoints and joints in
 MediaPipe order; rotations MANO order (root first). Numpy float64 on the CPU.
@@ -36,7 +36,17 @@ import torch
 
 from ..geometry.dgp import solve_translation
 from .constants import NUM_KEYPOINTS
-from .cues import BONES, CUES, PALM, CueStatistics, cue_shape, hand_frame, load_cue_statistics, mirror_signs
+from .cues import (
+    BONES,
+    CUES,
+    PALM,
+    CueStatistics,
+    bone_directions,
+    cue_shape,
+    hand_frame,
+    load_cue_statistics,
+    mirror_signs,
+)
 from .fit import FitResult, HandFitter
 from .fit_numpy import _EPS_E, _MASK_T, _TRANSL_T, NumpyRest, forward, log_rotation, log_small, rodrigues
 from .hand_length import joint_chain_length, model_hand_length
@@ -137,7 +147,7 @@ class CameraSpaceFitter:
     """
 
     def __init__(self, model: HandModel, statistics: CueStatistics | None = None, cold_iterations: int = 8,
-                 warm_iterations: int = 3, huber: float = 2.0, restart_rms: float = 3.0) -> None:
+                 warm_iterations: int = 2, huber: float = 2.0, restart_rms: float = 3.0) -> None:
         if not isinstance(model, HandModel):
             raise TypeError(f"model must be a HandModel, got {type(model).__name__}")
         if model.device.type != "cpu":
@@ -165,9 +175,13 @@ class CameraSpaceFitter:
         self._bone_len = np.linalg.norm(kp[0].T @ self._bones, axis=0)
         self._kp_precision = (1.0 / stats.keypoint_sigma**2)[INTERNAL_TO_MP]
         signs = mirror_signs(self.side)
-        # whitening applied to this side's residual r: W (signs * r - mean) = (W * signs) (r - signs * mean)
-        self._cues = [(name, stats.cues[name].gain, stats.cues[name].whitening * signs,
-                       stats.cues[name].mean * signs) for name in CUES]
+        # each cue's precision (inverse covariance) and mean error in this side's convention: for a residual r
+        # of this side, the statistics see signs * r, so (signs r - mean)^T P (signs r - mean) equals
+        # (r - signs mean)^T (signs P signs) (r - signs mean)
+        self._cue_gains = [stats.cues[name].gain for name in CUES]
+        self._cue_means = np.stack([stats.cues[name].mean * signs for name in CUES])  # (C, 63)
+        self._cue_precisions = np.stack([(w.T @ w) for w in (stats.cues[name].whitening * signs for name in CUES)])
+        self._cue_precision = self._cue_precisions.sum(0)  # every cue's residual has the same Jacobian
         self._eye = np.eye(N_PARAMS)
 
     # ------------------------------------------------------------------------------------------------ main
@@ -181,13 +195,14 @@ class CameraSpaceFitter:
         problem = _Problem(self, obs)
         if init is None:
             return self._solve(problem, *self._cold_start(problem), self.cold_iterations, cold=True)
-        rot = init.rot_local.copy()
-        transl = self._place(problem, rot, init.transl)
-        warm = self._solve(problem, rot, transl, self.warm_iterations, cold=False)
-        rms = np.sqrt(problem.keypoint_cost(warm.reprojection) / NUM_KEYPOINTS)
+        # (re-placing the previous pose by DGP before the steps was tried: on the ASL video it moved warm fits
+        # away from the converged solution, p90 13.7 mm against 5.0 mm without, and cost 0.13 ms)
+        warm = self._solve(problem, init.rot_local.copy(), init.transl.copy(), self.warm_iterations, cold=False)
+        rms = problem.keypoint_rms(warm.reprojection)
         # a warm fit that lost the keypoints, or that shows the hand's other side (palm for back: the mirror
         # solution fits the keypoints too) compared with the 2.5D landmarks, starts again from the cues
-        turn = np.linalg.norm(log_rotation(np.swapaxes(problem.cue_frames[0], 1, 2) @ warm.rot_local[:, 0]), axis=-1)
+        turn = np.linalg.norm(log_rotation(np.swapaxes(problem.cue_frames[0], 1, 2) @ warm.rot_local[:, 0]),
+                              axis=-1)
         jumped = warm.cost > RESTART_COST_RATIO * init.cost  # the track's fit got much worse than last frame
         redo = np.nonzero((rms > self.restart_rms) | (turn > FLIP_ANGLE) | jumped)[0]
         if redo.size == 0:
@@ -212,8 +227,8 @@ class CameraSpaceFitter:
         return rot, self._place(p, rot, fit.transl.double().numpy())
 
     def _place(self, p: _Problem, rot: np.ndarray, transl: np.ndarray) -> np.ndarray:
-        """Translation placing the posed model on the keypoints by DGP (closed form); keeps ``transl`` where
-        DGP fails."""
+        """Translation placing the posed model on the keypoints by DGP (closed form, uniform weights); keeps
+        ``transl`` where DGP fails."""
         kp = forward(rot, transl, p.rest)[2][:, MP_TO_INTERNAL]
         res = solve_translation(p.uv, kp, p.weights)
         shift = np.where(res.ok[:, None] & np.isfinite(res.translation), res.translation, 0.0)
@@ -222,38 +237,59 @@ class CameraSpaceFitter:
     # --------------------------------------------------------------------------------------------- solver
     def _solve(self, p: _Problem, rot: np.ndarray, transl: np.ndarray, iterations: int, cold: bool) -> CameraFit:
         b = len(rot)
-        kp = forward(rot, transl, p.rest)[2]
-        # keypoint noise in normalised coordinates: sigma (hand lengths) x hand length / wrist depth
-        p.scale = self._hand_length / np.maximum(kp[:, 0, 2], MIN_DEPTH_M)
+        state = p.evaluate(rot, transl, first=True)
         lam = np.full(b, 1e-3)
         for _ in range(iterations):
-            a, o, kp = forward(rot, transl, p.rest)
-            terms = p.terms(rot, kp)
-            huber_w = p.huber_weights(terms)
-            cost = p.cost(terms, huber_w, rot)
-            hess, grad = p.normal_equations(rot, a, o, kp, terms, huber_w)
+            huber_w = p.huber_weights(state.terms)
+            cost = p.keypoint_cost(state.terms, huber_w) + state.prior_cost
+            hess, grad = p.normal_equations(state, huber_w)
             diag = np.einsum("bii->bi", hess)
             step = np.linalg.solve(hess + (lam[:, None] * (diag + 1e-6))[:, :, None] * self._eye,
                                    grad[..., None])[..., 0]
-            rot_new = rot @ rodrigues(-step[:, :48].reshape(b, 16, 3))
-            transl_new = transl - step[:, 48:51]
-            kp_new = forward(rot_new, transl_new, p.rest)[2]
-            new_cost = p.cost(p.terms(rot_new, kp_new), huber_w, rot_new)
-            ok = (new_cost < cost) & (kp_new[..., 2].min(1) > MIN_DEPTH_M)
-            rot = np.where(ok[:, None, None, None], rot_new, rot)
-            transl = np.where(ok[:, None], transl_new, transl)
+            trial = p.evaluate(state.rot @ rodrigues(-step[:, :48].reshape(b, 16, 3)), state.transl - step[:, 48:51])
+            new_cost = p.keypoint_cost(trial.terms, huber_w) + trial.prior_cost
+            ok = (new_cost < cost) & (trial.kp[..., 2].min(1) > MIN_DEPTH_M)
+            state = state.where(ok, trial)
             lam = np.where(ok, lam / 3.0, lam * 4.0)
-        kp = forward(rot, transl, p.rest)[2]
-        terms = p.terms(rot, kp)
-        cost = p.cost(terms, p.huber_weights(terms), rot)
-        reproj = np.linalg.norm(terms.keypoints * p.scale[:, None, None], axis=-1)[:, MP_TO_INTERNAL]
-        return CameraFit(rot, transl, kp[:, MP_TO_INTERNAL], reproj, cost, np.full(b, cold))
+        cost = p.keypoint_cost(state.terms, p.huber_weights(state.terms)) + state.prior_cost
+        reproj = np.linalg.norm(state.terms.keypoints * p.scale[:, None, None], axis=-1)[:, MP_TO_INTERNAL]
+        return CameraFit(state.rot, state.transl, state.kp[:, MP_TO_INTERNAL], reproj, cost, np.full(b, cold))
 
 
 @dataclass
 class _Terms:
     keypoints: np.ndarray  # (B, 21, 2) reprojection residuals in units of the hand scale (internal order)
-    cues: list[np.ndarray]  # per cue (B, 63) whitened residuals
+    cues: np.ndarray  # (C, B, 63) per cue: residual minus the cue's mean error
+
+
+@dataclass
+class _State:
+    """A pose of B hands with what the solver needs of it: global rotations ``a`` and joint positions ``o``
+    (forward kinematics), keypoints (internal order), residual terms, and the cost of everything but the
+    keypoints (cue priors, pose prior, joint limits; it does not depend on the keypoints' Huber weights)."""
+
+    rot: np.ndarray
+    transl: np.ndarray
+    a: np.ndarray
+    o: np.ndarray
+    kp: np.ndarray
+    terms: _Terms
+    prior_cost: np.ndarray
+
+    def where(self, take: np.ndarray, other: _State) -> _State:
+        """Per hand, ``other`` where ``take`` else this state."""
+        if take.all():
+            return other
+        if not take.any():
+            return self
+
+        def pick(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+            return np.where(take.reshape(-1, *([1] * (x.ndim - 1))), y, x)
+
+        terms = _Terms(pick(self.terms.keypoints, other.terms.keypoints),
+                       np.where(take[None, :, None], other.terms.cues, self.terms.cues))
+        return _State(pick(self.rot, other.rot), pick(self.transl, other.transl), pick(self.a, other.a),
+                      pick(self.o, other.o), pick(self.kp, other.kp), terms, pick(self.prior_cost, other.prior_cost))
 
 
 class _Problem:
@@ -268,29 +304,29 @@ class _Problem:
         w = np.ones((b, NUM_KEYPOINTS)) if self.weights is None else self.weights[:, INTERNAL_TO_MP]
         self.precision = w * f._kp_precision
         self.rest = f._rest1  # batch 1: broadcasts over the B hands
-        self.cue_shapes, self.cue_frames, self.cue_dirs = [], [], []
-        for name, gain, _, _ in f._cues:
-            shape = cue_shape(name, obs.landmarks_25d, obs.world_m, gain)
-            frame = hand_frame(f._rest_palm, shape)
-            self.cue_shapes.append(shape)
-            self.cue_frames.append(frame)
-            dirs = shape[:, [c for _, c in BONES]] - shape[:, [q for q, _ in BONES]]
-            dirs /= np.maximum(np.linalg.norm(dirs, axis=-1, keepdims=True), 1e-12)
-            self.cue_dirs.append(dirs @ frame)  # (B, 20, 3): frame^T d
+        self.cue_shapes = np.stack([cue_shape(name, obs.landmarks_25d, obs.world_m, gain)
+                                    for name, gain in zip(CUES, f._cue_gains, strict=True)])  # (C, B, 21, 3)
+        self.cue_frames = hand_frame(f._rest_palm, self.cue_shapes)  # (C, B, 3, 3)
+        # each cue's bone directions in its own hand frame, laid out as the residual: (C, B, 60)
+        self.cue_dirs = (bone_directions(self.cue_shapes) @ self.cue_frames).reshape(len(CUES), b, -1)
         self.scale = np.ones(b)
+
+    def evaluate(self, rot: np.ndarray, transl: np.ndarray, first: bool = False) -> _State:
+        """The solver's view of a pose; ``first`` also fixes the keypoint noise scale from its depth."""
+        a, o, kp = forward(rot, transl, self.rest)
+        if first:  # keypoint noise in normalised coordinates: sigma (hand lengths) x hand length / wrist depth
+            self.scale = self.f._hand_length / np.maximum(kp[:, 0, 2], MIN_DEPTH_M)
+        terms = self.terms(rot, kp)
+        return _State(rot, transl, a, o, kp, terms, self.prior_cost(terms, rot))
 
     def terms(self, rot: np.ndarray, kp: np.ndarray) -> _Terms:
         b = len(rot)
         r2 = (kp[..., :2] / kp[..., 2:3] - self.uvt) / self.scale[:, None, None]
         bones = np.swapaxes(kp, 1, 2) @ self.f._bones  # (B, 3, 20)
         dirs = (np.swapaxes(rot[:, 0], 1, 2) @ bones) / self.f._bone_len  # model bones in its root frame
-        cues = []
-        for (_, _, whitening, mean), frame, cue_dirs in zip(self.f._cues, self.cue_frames, self.cue_dirs,
-                                                            strict=True):
-            orient = log_rotation(np.swapaxes(frame, 1, 2) @ rot[:, 0])
-            local = (np.swapaxes(dirs, 1, 2) - cue_dirs).reshape(b, -1)
-            cues.append((np.concatenate([orient, local], axis=1) - mean) @ whitening.T)
-        return _Terms(r2, cues)
+        orient = log_rotation(np.swapaxes(self.cue_frames, -1, -2) @ rot[:, 0])  # (C, B, 3)
+        local = np.swapaxes(dirs, 1, 2).reshape(b, -1) - self.cue_dirs  # (C, B, 60)
+        return _Terms(r2, np.concatenate([orient, local], axis=-1) - self.f._cue_means[:, None])
 
     def huber_weights(self, t: _Terms) -> np.ndarray:
         """(B, 21) precision of each keypoint with the Huber weight of its current residual."""
@@ -298,15 +334,19 @@ class _Problem:
         h = self.f.huber
         return self.precision * np.where(e <= h, 1.0, h / np.maximum(e, 1e-12))
 
-    def keypoint_cost(self, reprojection_mp: np.ndarray) -> np.ndarray:
-        """(B,) sum of squared keypoint residuals in standard deviations (MediaPipe-order norms)."""
+    def keypoint_rms(self, reprojection_mp: np.ndarray) -> np.ndarray:
+        """(B,) RMS keypoint residual in standard deviations, from MediaPipe-order image errors."""
         r = reprojection_mp[:, MP_TO_INTERNAL] / self.scale[:, None]
-        return (self.precision * r**2).sum(1)
+        return np.sqrt((self.precision * r**2).sum(1) / NUM_KEYPOINTS)
 
-    def cost(self, t: _Terms, huber_w: np.ndarray, rot: np.ndarray) -> np.ndarray:
-        c = (huber_w * (t.keypoints**2).sum(-1)).sum(1)
-        for r in t.cues:
-            c = c + (r**2).sum(1)
+    @staticmethod
+    def keypoint_cost(t: _Terms, huber_w: np.ndarray) -> np.ndarray:
+        """(B,) weighted sum of squared keypoint residuals."""
+        return (huber_w * (t.keypoints**2).sum(-1)).sum(1)
+
+    def prior_cost(self, t: _Terms, rot: np.ndarray) -> np.ndarray:
+        """(B,) cue priors (Mahalanobis), pose prior and joint-limit violations."""
+        c = ((t.cues[:, :, None] @ self.f._cue_precisions[:, None])[:, :, 0] * t.cues).sum((0, 2))
         core = self.f._core
         theta = log_small(rot[:, 1:])
         flat = theta.reshape(len(rot), 45)
@@ -315,9 +355,9 @@ class _Problem:
         viol = anat - np.minimum(np.maximum(anat, core.lo), core.hi)
         return c + core.limit_w2 * (viol**2).sum((1, 2, 3))
 
-    def normal_equations(self, rot: np.ndarray, a: np.ndarray, o: np.ndarray, kp: np.ndarray, t: _Terms,
-                         huber_w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Gauss-Newton Hessian (B, 51, 51) and gradient (B, 51) of the cost at the current pose."""
+    def normal_equations(self, state: _State, huber_w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Gauss-Newton Hessian (B, 51, 51) and gradient (B, 51) of the cost at ``state``."""
+        rot, a, o, kp, t = state.rot, state.a, state.o, state.kp, state.terms
         b = len(rot)
         # d keypoints / d params, transposed (B, 51, 63), columns coordinate-major (x, keypoint)
         jt = np.empty((b, N_PARAMS, 63))
@@ -335,16 +375,19 @@ class _Problem:
             np.concatenate([huber_w, huber_w], axis=1))
         hess = j2 @ np.swapaxes(j2, 1, 2)
         grad = (j2 @ r2[..., None])[..., 0]
-        # cue priors: orientation (root rotation only) and bone directions in the root frame (joints 1-15)
-        jb = (jt.reshape(b, N_PARAMS, 3, 21) @ self.f._bones) / self.f._bone_len  # (B, 51, 3, 20)
-        jdir = np.swapaxes(rot[:, 0], 1, 2)[:, None] @ jb  # rotate into the root frame
-        jr = np.zeros((b, N_PARAMS, 63))
-        jr[:, [0, 1, 2], [0, 1, 2]] = 1.0
-        jr[:, 3:48, 3:] = np.swapaxes(jdir[:, 3:48], 2, 3).reshape(b, 45, 60)
-        for (_, _, whitening, _), r in zip(self.f._cues, t.cues, strict=True):
-            jw = jr @ whitening.T
-            hess += jw @ np.swapaxes(jw, 1, 2)
-            grad += (jw @ r[..., None])[..., 0]
+        # cue priors: the orientation residual moves with the root rotation (d/d delta_0 = I), the bone
+        # directions in the root frame with joints 1-15 only (jdir); every cue has this same Jacobian
+        jb = (jt[:, 3:48].reshape(b, 45, 3, 21) @ self.f._bones) / self.f._bone_len  # (B, 45, 3, 20)
+        jdir = np.swapaxes(np.swapaxes(rot[:, 0], 1, 2)[:, None] @ jb, 2, 3).reshape(b, 45, 60)
+        prec = self.f._cue_precision
+        jp = jdir @ prec[3:]  # (B, 45, 63)
+        hess[:, :3, :3] += prec[:3, :3]
+        hess[:, 3:48, :3] += jp[:, :, :3]
+        hess[:, :3, 3:48] += np.swapaxes(jp[:, :, :3], 1, 2)
+        hess[:, 3:48, 3:48] += jp[:, :, 3:] @ np.swapaxes(jdir, 1, 2)
+        g = (t.cues[:, :, None] @ self.f._cue_precisions[:, None])[:, :, 0].sum(0)
+        grad[:, :3] += g[:, :3]
+        grad[:, 3:48] += (jdir @ g[:, 3:, None])[..., 0]
         # pose prior and soft limits on joints 1-15, in their anatomical frames
         core = self.f._core
         theta = log_small(rot[:, 1:])

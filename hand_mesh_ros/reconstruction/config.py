@@ -88,7 +88,7 @@ class ReconstructionConfig(ModelSettings):
                                                 "higher means less lag, more jitter (ASL video: 3.6x lower "
                                                 "acceleration at 0.85 frames lag with 1.0).", 0.0, 1000.0)
     translation_filter_beta_z: float = setting(5.0, "One Euro speed coefficient of the hand's depth.", 0.0, 1000.0)
-    fit_iterations: int = setting(3, "Gauss-Newton iterations of the camera-space hand fit per tracked frame "
+    fit_iterations: int = setting(2, "Gauss-Newton iterations of the camera-space hand fit per tracked frame "
                                   "(a new hand gets 8).", 1, 10)
 
     def __post_init__(self) -> None:
