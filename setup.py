@@ -12,6 +12,8 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["hand_mesh_ros", "hand_mesh_ros.*"]),
+    # the measured noise of MediaPipe's outputs that the camera-space fit weighs them by
+    package_data={"hand_mesh_ros.handmodel": ["cue_statistics.json"]},
     install_requires=[
         "numpy>=1.24",
         "opencv-python-headless>=4.8",

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from hand_mesh_ros.geometry.camera import CameraModel
-from hand_mesh_ros.handmodel import HandFitter, HandModel, TrackShapeCalibrator, load_hand_model
+from hand_mesh_ros.handmodel import HandFitter, HandModel, load_hand_model
 from hand_mesh_ros.handmodel.camera_fit import CameraSpaceFitter, KeypointObservation
 from hand_mesh_ros.handmodel.factory import load_hand_model_data
 from hand_mesh_ros.handmodel.hand_length import DEFAULT_HAND_LENGTH_M, at_hand_length
@@ -67,16 +67,10 @@ def real_data(mano_dir: str | None, device: str) -> None:
     model = load_hand_model("right", mano_dir, device=device)
     fitter = HandFitter(model)
     default = float(fitter.fit(frames).residual.mean()) * 1e3
-    calib = TrackShapeCalibrator(model.num_shape, frames=10)
-    prev = None
-    residuals = []
-    for frame in frames:
-        prev = fitter.fit(frame, betas=calib.betas(), fit_shape=calib.calibrating, init=prev)
-        calib.update(prev)
-        residuals.append(float(prev.residual[0]))
+    shaped_video = float(fitter.fit(frames, fit_shape=True).residual.mean()) * 1e3
     print(
         f"MediaPipe world landmarks, {len(frames)} video frames: default shape {default:.2f} mm; "
-        f"tracked with shape calibrated on 10 frames {1e3 * np.mean(residuals[10:]):.2f} mm"
+        f"per-frame shape {shaped_video:.2f} mm"
     )
     samples = json.loads(annotated.read_text())["samples"]
     joints = np.asarray([s["joints_cam_mm"] for s in samples], dtype=np.float64) / 1000.0  # left hands
@@ -92,23 +86,18 @@ def real_data(mano_dir: str | None, device: str) -> None:
 
 def video_observations(limit: int) -> tuple[list[KeypointObservation], str]:
     """Per-frame observations of the right hand in the ASL reference video (our perception, tracking)."""
-    import cv2
-
     from hand_mesh_ros.perception.pipeline import HandPerception
+    from hand_mesh_ros.ros.frame_source import read_frames
 
     path = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mediapipe_reference" / "asl_hand.25fps.mp4"
     if not path.is_file():
         raise FileNotFoundError(path)
     perception = HandPerception(max_hands=1)
-    cap = cv2.VideoCapture(str(path))
     out = []
-    while len(out) < limit:
-        ok, bgr = cap.read()
-        if not ok:
-            break
-        h, w = bgr.shape[:2]
+    for rgb in read_frames(path, limit):
+        h, w = rgb.shape[:2]
         camera = CameraModel.pinhole(w, h, float(h))
-        for o in perception.process(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)):
+        for o in perception.process(rgb):
             uv = camera.undistort_points(o.landmarks_px[:, :2], "normalized")
             out.append(KeypointObservation(uv[None], o.landmarks_px[None], o.world_landmarks_m[None]))
     return out, f"{path.name}, {len(out)} frames with the hand"

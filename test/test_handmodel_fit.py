@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from hand_mesh_ros.handmodel import HandBatch, HandFitter, HandModel, TrackShapeCalibrator, load_hand_model
+from hand_mesh_ros.handmodel import HandBatch, HandFitter, HandModel, load_hand_model
 from hand_mesh_ros.handmodel.limits import random_plausible_pose
 
 
@@ -86,19 +86,16 @@ def test_weights_ignore_a_corrupted_keypoint(model: HandModel) -> None:
     assert mean_error(fit.keypoints[:, keep], gt.keypoints[:, keep]) < 0.003
 
 
-def test_shape_calibration(model: HandModel) -> None:
+def test_shape_fit_recovers_a_larger_hand(model: HandModel) -> None:
     gt, _ = synthetic(model, 1, 5)
     betas = np.zeros((1, 10))
     betas[0, 0] = 1.5  # a 9 % larger hand
     big = model(gt.pose[:, 0], gt.pose[:, 1:].reshape(1, 45), betas, gt.transl, with_vertices=False)
     fitter = HandFitter(model, iterations=4)
     fixed = fitter.fit(big.keypoints)
-    calib = TrackShapeCalibrator(model.num_shape, frames=2)
     fit = None
     for _ in range(3):
-        fit = fitter.fit(big.keypoints, betas=calib.betas(), fit_shape=calib.calibrating, init=fit)
-        calib.update(fit)
-    assert not calib.calibrating
+        fit = fitter.fit(big.keypoints, fit_shape=True, init=fit)
     assert float(fit.residual[0]) < float(fixed.residual[0])
     assert float(fit.betas[0, 0]) > 0.5  # overall size recovered as the dominant direction
 

@@ -1,1 +1,1 @@
-"""Camera-space geometry: intrinsics and distortion, crop rectification, global positioning, hand size."""
+"""Camera-space geometry: intrinsics and distortion, crop rectification, global positioning (DGP)."""

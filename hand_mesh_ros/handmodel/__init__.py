@@ -12,7 +12,7 @@ Typical use::
 from .constants import KEYPOINT_NAMES, MANO_JOINT_NAMES, MANO_TIP_VERTICES
 from .data import HandModelData
 from .factory import load_hand_model, load_hand_model_data, load_open_hand_data
-from .fit import FitResult, HandFitter, TrackShapeCalibrator
+from .fit import FitResult, HandFitter
 from .mano import UnsafePickleError, load_mano, read_mano_pickle
 from .model import HandBatch, HandModel, HandModelOutput
 
@@ -26,7 +26,6 @@ __all__ = [
     "HandModel",
     "HandModelData",
     "HandModelOutput",
-    "TrackShapeCalibrator",
     "UnsafePickleError",
     "load_hand_model",
     "load_hand_model_data",

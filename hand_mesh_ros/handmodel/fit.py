@@ -583,35 +583,3 @@ class HandFitter:
         return self.model.forward_rotations(
             result.rot_local, result.betas, result.transl, with_vertices, pose=result.pose
         )
-
-
-class TrackShapeCalibrator:
-    """Per-track shape calibration: average the fitted shape over the first ``frames`` fits, then freeze.
-
-    Pass :meth:`betas` as ``betas`` and :attr:`calibrating` as ``fit_shape`` to :meth:`HandFitter.fit`, and
-    feed every result to :meth:`update`. One track (batch 1).
-    """
-
-    def __init__(self, num_shape: int, frames: int = 10) -> None:
-        if frames < 1:
-            raise ValueError(f"frames must be >= 1, got {frames}")
-        self.frames = frames
-        self._sum = np.zeros(num_shape)
-        self._count = 0
-
-    @property
-    def calibrating(self) -> bool:
-        """True while the shape is still being estimated."""
-        return self._count < self.frames
-
-    def update(self, result: FitResult) -> None:
-        """Accumulate the shape of a fit made with ``fit_shape=True`` (ignored once frozen)."""
-        if self.calibrating:
-            self._sum += result.betas[0].detach().cpu().double().numpy()
-            self._count += 1
-
-    def betas(self) -> np.ndarray | None:
-        """Current shape estimate (1, S), or None before the first update."""
-        if self._count == 0:
-            return None
-        return (self._sum / self._count)[None]
