@@ -144,6 +144,16 @@ def test_bad_input_is_refused(prepared: None) -> None:
         CameraSpaceFitter("right")  # type: ignore[arg-type]
 
 
+def test_degenerate_keypoints_give_an_unplaced_hand_not_an_error(prepared: None) -> None:
+    f = fitter("right", 0.18)
+    good = observe(posed_hands(f.model, 2, seed=9))
+    uv = good.keypoints_uv.copy()
+    uv[1] = uv[1, 0]  # the second hand's 21 keypoints on one pixel: no size, no translation
+    fit = f.fit(KeypointObservation(uv, good.landmarks_25d, good.world_m))
+    assert np.isfinite(fit.cost[0]) and np.all(np.isfinite(fit.keypoints[0]))
+    assert fit.cost[1] == np.inf
+
+
 def test_fit_result_poses_the_mesh_on_the_keypoints(prepared: None) -> None:
     f = fitter("left", 0.19)
     fit = f.fit(observe(posed_hands(f.model, 2, seed=6)))

@@ -58,3 +58,38 @@ def test_bad_input_is_refused(reconstructor, asl_frames) -> None:  # type: ignor
         reconstructor.process(asl_frames[0][:, :, 0], CameraModel.pinhole(w, h, float(h)), 0.0)
     with pytest.raises(InvalidIntrinsics):
         CameraModel.pinhole(w, h, 0.0)
+
+
+def test_tracked_hand_is_the_model_at_the_hand_length_and_its_mesh_agrees(asl_frames) -> None:  # type: ignore[no-untyped-def]
+    """Tracking (warm-started fits) keeps the hand's bones at the configured length and projects onto the
+    detected keypoints (published beside the joints); with smoothing the mesh, refitted to the filtered joints,
+    stays on them."""
+    pytest.importorskip("onnxruntime")
+    from hand_mesh_ros.handmodel.hand_length import joint_chain_length
+    from hand_mesh_ros.reconstruction import HandReconstructor, ReconstructionConfig
+
+    h, w = asl_frames[0].shape[:2]
+    camera = CameraModel.pinhole(w, h, float(h))
+    chains = {}
+    for length, smoothing in ((0.17, False), (0.20, False), (0.17, True)):
+        try:
+            rec = HandReconstructor(ReconstructionConfig(hand_length_m=length, smoothing=smoothing))
+        except FileNotFoundError as exc:
+            pytest.skip(str(exc))
+        hands = [hand for i, f in enumerate(asl_frames[:30]) for hand in rec.process(f, camera, i / 25.0).hands]
+        assert len(hands) >= 29
+        for hand in hands:
+            nearest = np.linalg.norm(hand.vertices[None] - hand.joints[:, None], axis=-1).min(axis=1)
+            assert nearest.max() < 0.025
+            assert hand.keypoints_px.shape == (21, 2)
+        if not smoothing:
+            # unfiltered, the fitted hand projects onto the detected keypoints (the hand is ~400 px tall here;
+            # the fit allows the keypoints' measured noise, about 3 % of the hand length, 12 px here)
+            gaps = [np.linalg.norm(h.keypoints_px - h.joints_px, axis=1).mean() for h in hands]
+            assert np.median(gaps) < 15.0 and max(gaps) < 25.0  # measured 10 and 14 px
+            # the joints are the model's keypoints: their wrist -> middle tip chain stays near its rest length
+            # (1/1.0066 of the hand length; the MCP keypoint sits 6 mm along the bending phalanx). (The joint
+            # filter shortens it by up to 7 % while the hand turns fast: the temporal filtering's business.)
+            chains[length] = np.array([joint_chain_length(hand.joints) for hand in hands])
+            assert np.all(np.abs(chains[length] / (length / 1.0066) - 1) < 0.04)
+    assert np.median(chains[0.20]) / np.median(chains[0.17]) == pytest.approx(0.20 / 0.17, rel=0.01)

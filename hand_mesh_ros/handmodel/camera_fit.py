@@ -16,7 +16,8 @@ translation, minimising
 
 Bone lengths and proportions are the model's: a hand of the configured length, not the network's world
 landmarks (whose palms are 25-35 % short relative to the fingers). One size enters (the model's scale), so
-depth is proportional to it: the fit is exactly scale-equivariant.
+depth is proportional to it: the fit is scale-equivariant (a 10 % larger hand length moves handgraph_dev's
+hands 10.0 % further on average, each within 2 %, where the iterations stop short of the optimum).
 
 Start: cold, from the model fitted in 3D to the 2.5D landmarks (closed-form start + 3 steps, ``HandFitter``),
 placed by the DGP weighted least-squares translation (HandDGP, ``geometry.dgp``); warm (tracking), from the
@@ -105,7 +106,8 @@ class CameraFit:
     ``rot_local`` (B, 16, 3, 3) local joint rotations (MANO order, root = global orientation); ``transl``
     (B, 3) metres (MANO convention: root joint = rest root joint + transl); ``keypoints`` (B, 21, 3) metres,
     camera frame, MediaPipe order; ``reprojection`` (B, 21) each keypoint's image error in normalised
-    coordinates (multiply by the focal length for pixels); ``cost`` (B,) the final objective; ``cold`` (B,)
+    coordinates (multiply by the focal length for pixels); ``cost`` (B,) the final objective, infinite for a
+    hand that could not be placed (degenerate keypoints: its keypoints are then not finite); ``cold`` (B,)
     whether the hand was fitted from the cold start.
     """
 
@@ -227,12 +229,10 @@ class CameraSpaceFitter:
         return rot, self._place(p, rot, fit.transl.double().numpy())
 
     def _place(self, p: _Problem, rot: np.ndarray, transl: np.ndarray) -> np.ndarray:
-        """Translation placing the posed model on the keypoints by DGP (closed form, uniform weights); keeps
-        ``transl`` where DGP fails."""
+        """Translation placing the posed model on the keypoints by DGP (closed form, the keypoint weights; its
+        weak-perspective fallback where the linear system is degenerate); NaN where nothing can place it."""
         kp = forward(rot, transl, p.rest)[2][:, MP_TO_INTERNAL]
-        res = solve_translation(p.uv, kp, p.weights)
-        shift = np.where(res.ok[:, None] & np.isfinite(res.translation), res.translation, 0.0)
-        return transl + shift
+        return transl + solve_translation(p.uv, kp, p.weights).translation
 
     # --------------------------------------------------------------------------------------------- solver
     def _solve(self, p: _Problem, rot: np.ndarray, transl: np.ndarray, iterations: int, cold: bool) -> CameraFit:
@@ -252,6 +252,7 @@ class CameraSpaceFitter:
             state = state.where(ok, trial)
             lam = np.where(ok, lam / 3.0, lam * 4.0)
         cost = p.keypoint_cost(state.terms, p.huber_weights(state.terms)) + state.prior_cost
+        cost = np.where(np.isfinite(cost) & np.all(np.isfinite(state.kp), axis=(1, 2)), cost, np.inf)
         reproj = np.linalg.norm(state.terms.keypoints * p.scale[:, None, None], axis=-1)[:, MP_TO_INTERNAL]
         return CameraFit(state.rot, state.transl, state.kp[:, MP_TO_INTERNAL], reproj, cost, np.full(b, cold))
 

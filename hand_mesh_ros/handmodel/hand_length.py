@@ -16,7 +16,8 @@ PIP -> DIP -> tip, summed bone by bone, times :func:`chain_to_hand_length`, the 
 length to the same chain on the model's keypoints (1.007 for the open hand: the chain is nearly straight and
 ends 2 mm inside the fingertip skin). Only the ground-truth joints enter; nothing is fitted to images.
 
-Depth scales exactly with the size: a hand length 10 % too large places every hand 10 % too far.
+Depth scales with the size: a hand length 10 % too large places hands 10 % too far (the camera-space fit is
+scale-equivariant).
 
 Units: metres. Source of the default: ANSUR II (Gordon et al., "2012 Anthropometric Survey of U.S. Army
 Personnel: Methods and Summary Statistics", NATICK/TR-15/007, 2014), hand length mean 193.3 mm for men

@@ -187,6 +187,9 @@ class HandReconstructor:
         fit = self.fitters[track.side].fit(obs, init=track.fit)
         joints = fit.keypoints[0]
         t2 = time.perf_counter()
+        if not np.isfinite(fit.cost[0]):  # degenerate keypoints: nothing to place; hold the last result
+            out = track.hold.update(stamp_s, None, 0.0)
+            return t1 - t0, t2 - t1, (_as_held(out.value) if out.value is not None else None)
         conf = hand_confidence(keypoints, camera.project(joints), detector_score=palm.score if palm else 1.0,
                                presence_score=float(np.clip(res.presence, 0.0, 1.0)))
         hand: ReconstructedHand | None = None
