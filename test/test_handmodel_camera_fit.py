@@ -144,6 +144,23 @@ def test_bad_input_is_refused(prepared: None) -> None:
         CameraSpaceFitter("right")  # type: ignore[arg-type]
 
 
+def test_the_confidence_gate_still_drops_scrambled_hands(prepared: None) -> None:
+    """The fit bends the model towards the keypoints, but an anatomical hand cannot follow scrambled ones: the
+    agreement of its projection with them (the DaHyF confidence) stays at the bottom."""
+    from hand_mesh_ros.tracking.confidence import hand_confidence
+
+    f = fitter("right", 0.18)
+    obs = observe(posed_hands(f.model, 6, seed=10))
+    perm = np.random.default_rng(0).permutation(21)
+    scrambled = KeypointObservation(obs.keypoints_uv[:, perm], obs.landmarks_25d[:, perm], obs.world_m[:, perm])
+    for o, confident in ((obs, True), (scrambled, False)):
+        fit = f.fit(o)
+        for i in range(6):
+            projected = FOCAL * fit.keypoints[i, :, :2] / fit.keypoints[i, :, 2:]
+            score = hand_confidence(FOCAL * o.keypoints_uv[i], projected).score
+            assert (score > 0.9) if confident else (score < 0.5), (i, score)
+
+
 def test_degenerate_keypoints_give_an_unplaced_hand_not_an_error(prepared: None) -> None:
     f = fitter("right", 0.18)
     good = observe(posed_hands(f.model, 2, seed=9))
