@@ -95,9 +95,10 @@ def test_cli_pipeline_product_prints_both_sizes_and_the_ceiling(shared_data: Pat
     assert rc == 0
     text = capsys.readouterr().out
     assert re.search(r"true hand length 0\.1[6-9]\d* m \(from the annotations of all 100\)", text)
-    assert re.search(r"\| true size 0\.\d+ m \| 2 / 2 \| [0-9.]+ / [0-9.]+ mm \|", text)
-    assert re.search(r"\| default size 0\.187 m \| 2 / 2 \|", text)
-    assert re.search(r"\| shape ceiling: true root-relative 3D on these 2D keypoints \| \| [0-9.]+ / [0-9.]+ mm", text)
+    assert re.search(r"\| true hand length 0\.\d+ m \| 2 / 2 \| [0-9.]+ / [0-9.]+ mm \|", text)
+    assert re.search(r"\| default hand length 0\.187 m \| 2 / 2 \|", text)
+    assert re.search(r"\| shape ceiling: true root-relative 3D on these 2D keypoints \| \| [0-9.]+ / [0-9.]+ mm "
+                     r"\| \| [+-][0-9.]+ % \|", text)
     assert re.search(r"\| wrist depth bias mean / median\s+\| [+-][0-9.]+ / [+-][0-9.]+ % \|", text)
     for name in ("pck_3d.png", "pck_2d.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

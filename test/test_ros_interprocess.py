@@ -80,3 +80,18 @@ def test_hand_array_crosses_processes(ros_context, ros_messages) -> None:  # typ
     assert hand.model_name == "open_hand"
     assert hand.joints[20].z == pytest.approx(0.52)
     assert len(hand.vertices) == 3 * 778 and hand.vertices[-1] == pytest.approx((3 * 778 - 1) * 0.5)
+
+
+@pytest.mark.ros
+def test_old_yaml_with_a_palm_size_stops_the_reconstruction_node(ros_context, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A parameter file of the previous version sets hand_size_m; the node must not start and silently
+    ignore it, and must say what to set instead."""
+    require_local_dds()
+    params = tmp_path / "old.yaml"
+    params.write_text("hand_reconstruction:\n  ros__parameters:\n    hand_size_m: 0.09\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "hand_mesh_ros.ros.reconstruction_node", "--ros-args", "--params-file", str(params)],
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert "cannot start: parameter 'hand_size_m' is no longer supported" in proc.stderr
+    assert "hand_length_m" in proc.stderr and "Traceback" not in proc.stderr

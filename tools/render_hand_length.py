@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Draw how to measure hand length (the ``hand_length_m`` parameter) on the hand model -> docs/images.
 
-The right open hand model, flat, palm towards the viewer, at its default length; the wrist crease (the plane
-through the wrist keypoint across the hand's long axis) and the tip of the middle finger are marked, with
-the measured length between them, exactly as ``handmodel.hand_length.model_hand_length`` defines it.
+The right open hand model, flat, fingers together, palm towards the viewer, at its default length; the wrist
+crease (the plane through the wrist keypoint across the hand's long axis) and the tip of the middle finger are
+marked, with the measured length between them, exactly as ``handmodel.hand_length.model_hand_length`` defines it.
 
 Usage: python tools/render_hand_length.py [--out docs/images/hand_length.png]
 """
@@ -19,6 +19,7 @@ import torch
 
 from hand_mesh_ros.handmodel.factory import load_hand_model_data
 from hand_mesh_ros.handmodel.hand_length import DEFAULT_HAND_LENGTH_M, at_hand_length, model_hand_length
+from hand_mesh_ros.handmodel.limits import pose_from_anatomical
 from hand_mesh_ros.handmodel.model import HandModel
 from hand_mesh_ros.handmodel.rotations import matrix_to_axis_angle
 from hand_mesh_ros.render import Shading, render_mesh
@@ -26,6 +27,7 @@ from hand_mesh_ros.synthetic.sequence import base_rotation
 
 WIDTH, HEIGHT, FOCAL, DISTANCE = 440, 460, 2000.0, 1.2
 INK = (40, 40, 40)
+ADDUCTION = (-0.12, 0.0, 0.22, 0.1)  # rad per MCP (index, middle, pinky, ring): the asset's fingers are spread
 ACCENT = (30, 90, 200)  # BGR
 
 
@@ -36,7 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     data = at_hand_length(load_hand_model_data("right"), DEFAULT_HAND_LENGTH_M)
     model = HandModel(data, dtype=torch.float64)
     rot = base_rotation(model)  # fingers up, palm towards the camera
-    out = model(matrix_to_axis_angle(torch.as_tensor(rot)).numpy()[None])
+    together = np.zeros((15, 3))  # anatomical angles (twist, flexion, abduction), MANO joints 1-15
+    together[[0, 3, 6, 9], 2] = ADDUCTION  # index, middle, pinky, ring MCPs: fingers closed up
+    hand_pose = pose_from_anatomical(data.bone_frames, together, "right")[None]
+    out = model(matrix_to_axis_angle(torch.as_tensor(rot)).numpy()[None], hand_pose)
     verts = out.vertices[0].numpy()
     kp = out.keypoints[0].numpy()
     shift = np.array([0.0, 0.0, DISTANCE]) - 0.5 * (kp[0] + kp[12])
@@ -71,10 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     mid = ((start[0] + end[0]) // 2 - 70, (start[1] + end[1]) // 2)
     cv2.putText(img, f"{length_mm:.0f} mm", mid, font, 0.55, INK, 1, cv2.LINE_AA)
     cv2.putText(img, "tip of the middle finger", (end[0] - 10, end[1] - 12), font, 0.45, INK, 1, cv2.LINE_AA)
-    cv2.putText(img, "wrist crease", (start[0] - 10, start[1] + 22), font, 0.45, INK, 1, cv2.LINE_AA)
-    cv2.putText(img, "palm side, hand flat", (12, HEIGHT - 12), font, 0.45, INK, 1, cv2.LINE_AA)
+    cv2.putText(img, "wrist crease nearest the palm", (start[0] - 50, start[1] + 22), font, 0.45, INK, 1,
+                cv2.LINE_AA)
+    cv2.putText(img, "palm side, hand flat, fingers together", (12, HEIGHT - 12), font, 0.45, INK, 1, cv2.LINE_AA)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(args.out), img)
+    cv2.imwrite(str(args.out), img, [cv2.IMWRITE_PNG_COMPRESSION, 9])
     print(f"wrote {args.out}")
     return 0
 

@@ -57,6 +57,7 @@ class EvalResult:
     f5: np.ndarray  # (D,) F-score at 5 mm, PA-aligned joints
     f15: np.ndarray  # (D,)
     ceiling_err_mm: np.ndarray  # (C, 21) true root-relative joints placed on the estimate's landmarks (C <= D)
+    ceiling_depth_ratio: np.ndarray  # (C,) their signed wrist depth error over the true depth
     seconds_per_image: float
 
 
@@ -76,6 +77,7 @@ class EvalSummary:
     correct_hands: int  # detected with a mean 2D error below CORRECT_HAND_PX
     ceiling_mean: float
     ceiling_median: float
+    ceiling_depth_bias: float  # signed, percent
     rr_mpjpe_mean: float
     pa_mpjpe_mean: float
     epe_2d_mean: float
@@ -117,14 +119,15 @@ def evaluate(samples: Sequence[HandgraphSample], estimator: Estimator, progress:
             if best.landmarks_px is not None:
                 rel = s.joints_cam_m - s.joints_cam_m[0]
                 placed = rel + locate_hand(s.camera, best.landmarks_px, rel).translation[0]
-                ceiling.append(np.linalg.norm(placed - s.joints_cam_m, axis=-1) * 1000.0)
+                ceiling.append((np.linalg.norm(placed - s.joints_cam_m, axis=-1) * 1000.0,
+                                placed[0, 2] / s.joints_cam_m[0, 2] - 1.0))
         if progress and ((i + 1) % 20 == 0 or i + 1 == len(samples)):
             print(f"evaluated {i + 1}/{len(samples)} ({100 * (i + 1) / len(samples):.0f}%)", file=sys.stderr)
     spi = (time.perf_counter() - t0) / len(samples)
     if not preds:
         empty = np.zeros((0, 21))
         return EvalResult(len(samples), detected, empty, empty, empty, np.zeros(0), np.zeros(0), np.zeros(0),
-                          empty, np.zeros(0), np.zeros(0), empty, spi)
+                          empty, np.zeros(0), np.zeros(0), empty, np.zeros(0), spi)
     p = np.asarray(preds) * 1000.0
     g = np.asarray(gts) * 1000.0
     pa = m.procrustes_align(p, g)
@@ -140,7 +143,8 @@ def evaluate(samples: Sequence[HandgraphSample], estimator: Estimator, progress:
         err_2d_px=m.point_errors(np.asarray(pred_px), np.asarray(gt_px)),
         f5=m.f_score(pa, g, 5.0),
         f15=m.f_score(pa, g, 15.0),
-        ceiling_err_mm=np.asarray(ceiling).reshape(-1, 21),
+        ceiling_err_mm=np.asarray([c[0] for c in ceiling]).reshape(-1, 21),
+        ceiling_depth_ratio=np.asarray([c[1] for c in ceiling]),
         seconds_per_image=spi,
     )
 
@@ -172,6 +176,7 @@ def summarise(r: EvalResult) -> EvalSummary:
         correct_hands=int((r.err_2d_px.mean(-1) < CORRECT_HAND_PX).sum()) if r.err_2d_px.size else 0,
         ceiling_mean=mean(ceiling),
         ceiling_median=median(ceiling),
+        ceiling_depth_bias=100.0 * mean(r.ceiling_depth_ratio),
         rr_mpjpe_mean=mean(r.rr_err_mm),
         pa_mpjpe_mean=mean(r.pa_err_mm),
         epe_2d_mean=mean(r.err_2d_px),
@@ -202,7 +207,7 @@ def format_table(s: EvalSummary) -> str:
     ]
     if np.isfinite(s.ceiling_mean):
         rows.append(("shape ceiling (true 3D, these 2D) mean / median",
-                     f"{s.ceiling_mean:.2f} / {s.ceiling_median:.2f} mm"))
+                     f"{s.ceiling_mean:.2f} / {s.ceiling_median:.2f} mm, depth bias {s.ceiling_depth_bias:+.2f} %"))
     w = max(len(k) for k, _ in rows)
     return "\n".join(f"| {k.ljust(w)} | {v} |" for k, v in rows)
 
@@ -220,7 +225,7 @@ def format_comparison(runs: Sequence[tuple[str, EvalSummary]]) -> str:
     ceiling = next((s for _, s in runs if np.isfinite(s.ceiling_mean)), None)
     if ceiling is not None:
         lines.append(f"| shape ceiling: true root-relative 3D on these 2D keypoints | | {ceiling.ceiling_mean:.1f} / "
-                     f"{ceiling.ceiling_median:.1f} mm | | | | | |")
+                     f"{ceiling.ceiling_median:.1f} mm | | {ceiling.ceiling_depth_bias:+.1f} % | | | |")
     return "\n".join(lines)
 
 
@@ -309,8 +314,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             true_length = true_hand_length(everything)
             print(f"{args.data.name}: {len(samples)} images; true hand length {true_length:.4f} m (from the "
                   f"annotations of all {len(everything)}), default {DEFAULT_HAND_LENGTH_M:.3f} m")
-            lengths = [(f"true size {true_length:.3f} m", true_length),
-                       (f"default size {DEFAULT_HAND_LENGTH_M:.3f} m", DEFAULT_HAND_LENGTH_M)]
+            lengths = [(f"true hand length {true_length:.3f} m", true_length),
+                       (f"default hand length {DEFAULT_HAND_LENGTH_M:.3f} m", DEFAULT_HAND_LENGTH_M)]
         for name, length in lengths:
             runs.append((name or args.pipeline, evaluate(samples, make_pipeline(args.pipeline, length))))
     elif args.estimator:

@@ -29,13 +29,13 @@ class ProductEstimator:
     """
 
     def __init__(self, **config_overrides: object) -> None:
-        from hand_mesh_ros.reconstruction.config import ReconstructionConfig, check_removed_settings
+        from hand_mesh_ros.reconstruction.config import ReconstructionConfig
         from hand_mesh_ros.reconstruction.reconstructor import HandReconstructor
 
-        check_removed_settings(config_overrides)
         if config_overrides.get("smoothing", False):
             raise ValueError("the product estimator evaluates single images: smoothing must stay off")
         config_overrides["smoothing"] = False
+        # ReconstructionConfig names the replacement of a removed setting (e.g. hand_size_m -> hand_length_m)
         self.reconstructor = HandReconstructor(ReconstructionConfig(**config_overrides))  # type: ignore[arg-type]
 
     def __call__(self, image_rgb: np.ndarray, camera: CameraModel) -> list[HandEstimate]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from ..gpu.availability import device_index
 from ..handmodel.hand_length import DEFAULT_HAND_LENGTH_M, MAX_HAND_LENGTH_M, MIN_HAND_LENGTH_M
@@ -58,6 +60,23 @@ def check_removed_settings(names: Iterable[str]) -> None:
         raise ValueError("; ".join(problems))
 
 
+T = TypeVar("T")
+
+
+def _refusing_removed_settings(cls: type[T]) -> type[T]:
+    """Make the dataclass constructor name the replacement of a removed setting instead of a bare TypeError."""
+    generated = cls.__init__
+
+    @functools.wraps(generated)
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        check_removed_settings(kwargs)
+        generated(self, *args, **kwargs)
+
+    cls.__init__ = init  # type: ignore[method-assign]
+    return cls
+
+
+@_refusing_removed_settings
 @dataclass(frozen=True)
 class ReconstructionConfig(ModelSettings):
     max_hands: int = setting(2, "Most hands tracked at once.", 1, 4)

@@ -13,7 +13,12 @@ from rclpy.lifecycle import TransitionCallbackReturn
 
 def run(make_node: Callable[[], Any]) -> int:
     rclpy.init(args=sys.argv)
-    node = make_node()
+    try:
+        node = make_node()
+    except ValueError as exc:  # a parameter refused at start-up (invalid, or removed): say why, exit 1
+        print(f"[FATAL] cannot start: {exc}", file=sys.stderr, flush=True)
+        rclpy.try_shutdown()
+        return 1
     code = 0
     try:
         if node.get_parameter("autostart").value:
