@@ -9,7 +9,7 @@
    poses within the joint limits, random global rotation, 0.5 m in front of the camera, isotropic Gaussian
    keypoint noise; errors are mean distances to the CLEAN truth). Also times the 640x480 renderer.
 
-Usage: python benchmarks/bench_fit.py [--device cpu|cuda] [--threads N] [--mano-dir DIR]
+Usage: python benchmarks/bench_fit.py [--mano-dir DIR] [--iterations N]
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from hand_mesh_ros.geometry.camera import CameraModel
 from hand_mesh_ros.handmodel import HandFitter, HandModel, load_hand_model
@@ -33,28 +32,29 @@ from hand_mesh_ros.handmodel.limits import random_plausible_pose
 from hand_mesh_ros.render import render_mesh
 
 
-def synthetic(model: HandModel, batch: int, rng: np.random.Generator) -> torch.Tensor:
+def synthetic(model: HandModel, batch: int, rng: np.random.Generator) -> np.ndarray:
     hp = random_plausible_pose(model.data.bone_frames, batch, rng, side=model.side)
     go = rng.normal(size=(batch, 3))
     tr = rng.normal(scale=0.1, size=(batch, 3)) + np.array([0.0, 0.0, 0.5])
     return model(go, hp, None, tr, with_vertices=False).keypoints
 
 
-def timed(fn: Callable[[], object], repeats: int) -> tuple[float, float]:
-    """(median, minimum) seconds per call; the minimum is what an unloaded machine gives."""
+def timed(fn: Callable[[], object], repeats: int, sync: Callable[[], object] | None = None) -> tuple[float, float]:
+    """(median, minimum) seconds per call; the minimum is what an unloaded machine gives. ``sync`` waits for
+    asynchronous work (e.g. ``torch.cuda.synchronize``) before each time is taken."""
     for _ in range(3):
         fn()
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         fn()
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
+        if sync is not None:
+            sync()
         times.append(time.perf_counter() - t0)
     return float(np.median(times)), float(np.min(times))
 
 
-def real_data(mano_dir: str | None, device: str) -> None:
+def real_data(mano_dir: str | None) -> None:
     """Fit real keypoints: MediaPipe world landmarks of the reference video, annotated real hands."""
     data = Path(__file__).resolve().parents[1].parent / "shared" / "data"
     video = data / "mediapipe_reference" / "asl_hand_3d.full.json"
@@ -64,7 +64,7 @@ def real_data(mano_dir: str | None, device: str) -> None:
         return
     print("\n== real keypoints (weighted mean residual of the fit) ==")
     frames = np.asarray(json.loads(video.read_text()), dtype=np.float64)  # (T, 21, 3) metres, a right hand
-    model = load_hand_model("right", mano_dir, device=device)
+    model = load_hand_model("right", mano_dir)
     fitter = HandFitter(model)
     default = float(fitter.fit(frames).residual.mean()) * 1e3
     shaped_video = float(fitter.fit(frames, fit_shape=True).residual.mean()) * 1e3
@@ -74,7 +74,7 @@ def real_data(mano_dir: str | None, device: str) -> None:
     )
     samples = json.loads(annotated.read_text())["samples"]
     joints = np.asarray([s["joints_cam_mm"] for s in samples], dtype=np.float64) / 1000.0  # left hands
-    left = load_hand_model("left", mano_dir, device=device)
+    left = load_hand_model("left", mano_dir)
     fit_l = HandFitter(left)
     fixed = float(fit_l.fit(joints).residual.mean()) * 1e3
     shaped = float(fit_l.fit(joints, fit_shape=True).residual.mean()) * 1e3
@@ -136,20 +136,13 @@ def camera_fit_timing(mano_dir: str | None) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--mano-dir", default=None)
     parser.add_argument("--iterations", type=int, default=2)
-    parser.add_argument("--backend", default="auto", choices=("auto", "torch", "numpy"))
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    model = load_hand_model("right", args.mano_dir, device=args.device)
-    fitter = HandFitter(model, iterations=args.iterations, backend=args.backend)
+    model = load_hand_model("right", args.mano_dir)
+    fitter = HandFitter(model, iterations=args.iterations)
     rng = np.random.default_rng(0)
-    print(
-        f"model={model.name} device={args.device} backend={fitter.backend} threads={args.threads} "
-        f"iterations={args.iterations}"
-    )
+    print(f"model={model.name} iterations={args.iterations} (numpy, CPU)")
     tiny = np.ones((16, 3, 3))
     ref = float(np.median(timeit.repeat(lambda: tiny + tiny, number=2000, repeat=9))) / 2000 * 1e6
     print(f"machine load reference: one tiny numpy add = {ref:.2f} us (median; about 1 us when idle)")
@@ -169,7 +162,7 @@ def main() -> None:
     print("\n== per-frame product calls, one hand: median (minimum) ==")
     x = synthetic(model, 1, rng)
     prev = fitter.fit(x)
-    refitter = HandFitter(model, iterations=1, backend=args.backend)
+    refitter = HandFitter(model, iterations=1)
     calls: dict[str, Callable[[], object]] = {
         "refit (1 iteration, warm)": lambda: refitter.fit(x, init=prev, betas=prev.betas),
         "to_batch(with_vertices=True)": lambda: fitter.to_batch(prev, with_vertices=True),
@@ -181,22 +174,20 @@ def main() -> None:
 
     print("\n== accuracy (mean keypoint distance to the clean truth, 256 hands) ==")
     gt = synthetic(model, 256, np.random.default_rng(1))
-    gen = torch.Generator().manual_seed(0)
+    gen = np.random.default_rng(0)
     for noise_mm in (0.0, 5.0, 10.0):
         sigma = noise_mm / 1000.0 / np.sqrt(3.0)
-        noisy = gt + sigma * torch.randn(gt.shape, generator=gen).to(gt.device)
+        noisy = gt + sigma * gen.normal(size=gt.shape)
         fit = fitter.fit(noisy)
-        in_err = float(torch.linalg.vector_norm(noisy - gt, dim=-1).mean()) * 1e3
-        out_err = float(torch.linalg.vector_norm(fit.keypoints - gt, dim=-1).mean()) * 1e3
-        p95 = (
-            float(torch.quantile(torch.linalg.vector_norm(fit.keypoints - gt, dim=-1).flatten(), 0.95)) * 1e3
-        )
+        in_err = float(np.linalg.norm(noisy - gt, axis=-1).mean()) * 1e3
+        out_err = float(np.linalg.norm(fit.keypoints - gt, axis=-1).mean()) * 1e3
+        p95 = float(np.quantile(np.linalg.norm(fit.keypoints - gt, axis=-1), 0.95)) * 1e3
         print(
             f"noise RMS {noise_mm:4.1f} mm: input error {in_err:5.2f} mm -> fitted error {out_err:5.2f} mm "
             f"(p95 {p95:5.2f} mm)"
         )
 
-    real_data(args.mano_dir, args.device)
+    real_data(args.mano_dir)
     camera_fit_timing(args.mano_dir)
 
     print("\n== renderer 640x480 ==")

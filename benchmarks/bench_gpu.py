@@ -25,7 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from bench_fit import timed  # (median, minimum) seconds per call, CUDA synchronised
+from bench_fit import timed  # (median, minimum) seconds per call
 
 from hand_mesh_ros.gpu.availability import nvidia_smi, probe
 from hand_mesh_ros.handmodel.camera_fit import KeypointObservation
@@ -112,9 +112,10 @@ def throughput(cfg: ReconstructionConfig, batch: int, repeats: int, gpu: bool) -
             landmarks()
             return fitter.fit(obs, init=previous)
 
-    t_lm = timed(landmarks, repeats)[0]
+    sync = torch.cuda.synchronize if gpu else None
+    t_lm = timed(landmarks, repeats, sync)[0]
     t_fit = timed(lambda: fitter.fit(obs, init=previous), repeats)[0]
-    t_both = timed(both, repeats)[0]
+    t_both = timed(both, repeats, sync)[0]
     return {"batch": batch, "landmarks_hands_per_s": batch / t_lm, "fit_hands_per_s": batch / t_fit,
             "landmarks_and_fit_hands_per_s": batch / t_both, "landmarks_ms": t_lm * 1e3, "fit_ms": t_fit * 1e3,
             "landmarks_and_fit_ms": t_both * 1e3}

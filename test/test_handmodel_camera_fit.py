@@ -8,7 +8,6 @@ import dataclasses
 
 import numpy as np
 import pytest
-import torch
 
 from hand_mesh_ros.handmodel.camera_fit import CameraFit, CameraSpaceFitter, KeypointObservation, _Problem
 from hand_mesh_ros.handmodel.cues import (
@@ -38,9 +37,9 @@ def posed_hands(model: HandModel, n: int, seed: int) -> np.ndarray:
     pose = random_plausible_pose(model.data.bone_frames, n, rng, fraction=0.5, side=model.side)
     rots = np.stack([_rot(2, rng.uniform(-1, 1)) @ _rot(1, rng.uniform(-0.6, 0.6)) @ _rot(0, rng.uniform(-0.6, 0.6))
                      @ base for _ in range(n)])
-    orient = matrix_to_axis_angle(torch.as_tensor(rots)).numpy()
+    orient = matrix_to_axis_angle(rots)
     transl = np.column_stack([rng.uniform(-0.1, 0.1, n), rng.uniform(-0.1, 0.1, n), rng.uniform(0.35, 0.7, n)])
-    return model(orient, pose, None, transl, with_vertices=False).keypoints.double().numpy()
+    return model(orient, pose, None, transl, with_vertices=False).keypoints
 
 
 def observe(kp: np.ndarray) -> KeypointObservation:
@@ -59,8 +58,7 @@ def exact_cues() -> CueStatistics:
 
 
 def fitter(side: str, length: float, stats: CueStatistics | None = None) -> CameraSpaceFitter:
-    return CameraSpaceFitter(HandModel(at_hand_length(load_hand_model_data(side), length), dtype=torch.float64),
-                             statistics=stats)
+    return CameraSpaceFitter(HandModel(at_hand_length(load_hand_model_data(side), length)), statistics=stats)
 
 
 def error_mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -174,11 +172,10 @@ def test_degenerate_keypoints_give_an_unplaced_hand_not_an_error(prepared: None)
 def test_fit_result_poses_the_mesh_on_the_keypoints(prepared: None) -> None:
     f = fitter("left", 0.19)
     fit = f.fit(observe(posed_hands(f.model, 2, seed=6)))
-    batch = f.model.forward_rotations(*(torch.as_tensor(a) for a in (
-        fit.rot_local, np.zeros((2, f.model.num_shape)), fit.transl)), with_vertices=True)
-    np.testing.assert_allclose(batch.keypoints.numpy(), fit.keypoints, atol=1e-9)
-    result = fit.fit_result(f.model.num_shape, torch.float64)
-    np.testing.assert_allclose(result.keypoints.numpy(), fit.keypoints)
+    batch = f.model.forward_rotations(fit.rot_local, np.zeros((2, f.model.num_shape)), fit.transl)
+    np.testing.assert_allclose(batch.keypoints, fit.keypoints, atol=1e-9)
+    result = fit.fit_result(f.model.num_shape)
+    np.testing.assert_allclose(result.keypoints, fit.keypoints)
     assert isinstance(fit.select([1]), CameraFit) and fit.select([1]).transl.shape == (1, 3)
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from hand_mesh_ros.handmodel import HandBatch, HandFitter, HandModel, load_hand_model
 from hand_mesh_ros.handmodel.limits import random_plausible_pose
@@ -30,8 +29,8 @@ def synthetic(
     return gt, rng
 
 
-def mean_error(a: torch.Tensor, b: torch.Tensor) -> float:
-    return float(torch.linalg.vector_norm(a - b, dim=-1).mean())
+def mean_error(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.linalg.norm(a - b, axis=-1).mean())
 
 
 def test_recovers_clean_poses(model: HandModel) -> None:
@@ -41,15 +40,14 @@ def test_recovers_clean_poses(model: HandModel) -> None:
     assert float(fit.residual.max()) < 0.006
     # the fitted parameters reproduce the fitted keypoints through the model
     again = model.forward_rotations(fit.rot_local, fit.betas, fit.transl, with_vertices=False)
-    np.testing.assert_allclose(again.keypoints.numpy(), fit.keypoints.numpy(), atol=1e-5)
+    np.testing.assert_allclose(again.keypoints, fit.keypoints, atol=1e-9)
     # wrist position and global orientation are close to the truth
-    assert float((fit.transl - gt.transl).abs().max()) < 0.01
+    assert float(np.abs(fit.transl - gt.transl).max()) < 0.01
 
 
 def test_noise_is_reduced(model: HandModel) -> None:
     gt, _ = synthetic(model, 64, 1)
-    gen = torch.Generator().manual_seed(0)
-    noisy = gt.keypoints + 0.01 * torch.randn(gt.keypoints.shape, generator=gen)
+    noisy = gt.keypoints + 0.01 * np.random.default_rng(0).normal(size=gt.keypoints.shape)
     fit = HandFitter(model).fit(noisy)
     input_err = mean_error(noisy, gt.keypoints)
     fit_err = mean_error(fit.keypoints, gt.keypoints)
@@ -69,17 +67,17 @@ def test_warm_start_tracks_small_motion(model: HandModel) -> None:
     gt, rng = synthetic(model, 8, 3)
     first = fitter.fit(gt.keypoints)
     # next frame: small change of pose and position
-    hp = gt.pose[:, 1:].reshape(8, 45).numpy() + rng.normal(scale=0.05, size=(8, 45))
-    nxt = model(gt.pose[:, 0].numpy(), hp, None, gt.transl.numpy() + 0.005, with_vertices=False)
+    hp = gt.pose[:, 1:].reshape(8, 45) + rng.normal(scale=0.05, size=(8, 45))
+    nxt = model(gt.pose[:, 0], hp, None, gt.transl + 0.005, with_vertices=False)
     warm = fitter.fit(nxt.keypoints, init=first)
     assert mean_error(warm.keypoints, nxt.keypoints) < 0.003
 
 
 def test_weights_ignore_a_corrupted_keypoint(model: HandModel) -> None:
     gt, _ = synthetic(model, 4, 4)
-    bad = gt.keypoints.clone()
+    bad = gt.keypoints.copy()
     bad[:, 8] += 0.05  # index tip 5 cm off
-    w = torch.ones(4, 21)
+    w = np.ones((4, 21))
     w[:, 8] = 0.0
     fit = HandFitter(model).fit(bad, w)
     keep = [k for k in range(21) if k != 8]
@@ -116,48 +114,15 @@ def test_bad_input(model: HandModel) -> None:
         fitter.fit(np.random.default_rng(0).normal(size=(21, 3)), w)
 
 
-def test_torch_and_numpy_backends_agree(model: HandModel) -> None:
-    gt, _ = synthetic(model, 6, 6)
-    noisy = gt.keypoints + 0.004 * torch.randn(gt.keypoints.shape, generator=torch.Generator().manual_seed(1))
-    a = HandFitter(model, backend="torch").fit(noisy)
-    b = HandFitter(model, backend="numpy").fit(noisy)
-    np.testing.assert_allclose(a.keypoints.numpy(), b.keypoints.numpy(), atol=2e-4)
-    np.testing.assert_allclose(a.transl.numpy(), b.transl.numpy(), atol=2e-4)
-    with pytest.raises(ValueError, match="backend"):
-        HandFitter(model, backend="jax")
-
-
-def test_backends_agree_warm_and_weighted(model: HandModel) -> None:
+def test_weighted_warm_fit_converges(model: HandModel) -> None:
     gt, rng = synthetic(model, 5, 16)
-    noisy = gt.keypoints + 0.003 * torch.randn(gt.keypoints.shape, generator=torch.Generator().manual_seed(2))
+    noisy = gt.keypoints + 0.003 * np.random.default_rng(2).normal(size=gt.keypoints.shape)
     weights = rng.uniform(0.2, 1.0, size=(5, 21))
-    fits = []
-    for backend in ("torch", "numpy"):
-        fitter = HandFitter(model, backend=backend)
-        first = fitter.fit(noisy, weights)
-        fits.append(fitter.fit(noisy, weights, init=first))
-    a, b = fits
-    np.testing.assert_allclose(a.keypoints.numpy(), b.keypoints.numpy(), atol=2e-4)
-    np.testing.assert_allclose(a.residual.numpy(), b.residual.numpy(), atol=2e-4)
-    np.testing.assert_allclose(a.rot_local.numpy(), b.rot_local.numpy(), atol=5e-3)
-    assert float(b.residual.max()) < 0.01
-
-
-def test_cpu_forward_matches_the_torch_path(model: HandModel) -> None:
-    """forward_rotations on the CPU runs in numpy; with autograd on an input it runs the torch code."""
-    gt, rng = synthetic(model, 3, 17)
-    rot = HandFitter(model).fit(gt.keypoints).rot_local
-    betas = torch.as_tensor(rng.normal(scale=0.5, size=(3, 10)), dtype=model.dtype)
-    transl = torch.as_tensor(rng.normal(size=(3, 3)), dtype=model.dtype)
-    fast = model.forward_rotations(rot, betas, transl)
-    with torch.enable_grad():
-        slow = model.forward_rotations(rot.clone().requires_grad_(True), betas, transl)
-    for name, x, y in zip(HandBatch._fields, fast, slow, strict=True):
-        assert x.dtype == y.dtype and x.shape == y.shape, name
-        np.testing.assert_allclose(x.numpy(), y.detach().numpy(), atol=2e-6, err_msg=name)
-    out_fast, out_slow = model.outputs(fast)[1], model.outputs(slow)[1]
-    np.testing.assert_allclose(out_fast.keypoint_frames, out_slow.keypoint_frames, atol=2e-6)
-    np.testing.assert_allclose(out_fast.vertices, out_slow.vertices, atol=2e-6)
+    fitter = HandFitter(model)
+    first = fitter.fit(noisy, weights)
+    again = fitter.fit(noisy, weights, init=first)
+    assert float(again.residual.max()) < 0.01
+    assert float(again.residual.mean()) <= float(first.residual.mean()) + 1e-6
 
 
 def test_warm_start_recovers_from_a_jump(model: HandModel) -> None:
@@ -197,9 +162,7 @@ def test_fits_real_mediapipe_world_landmarks(model: HandModel) -> None:
     assert float(wrong.residual.mean()) > 2 * float(default.residual.mean())
 
 
-def test_shape_fit_backends_agree(model: HandModel) -> None:
+def test_shape_fit_recovers_shapes(model: HandModel) -> None:
     gt, _ = synthetic(model, 3, 10, betas_scale=1.0)
-    a = HandFitter(model, backend="torch", iterations=4).fit(gt.keypoints, fit_shape=True)
-    b = HandFitter(model, backend="numpy", iterations=4).fit(gt.keypoints, fit_shape=True)
-    np.testing.assert_allclose(a.betas.numpy(), b.betas.numpy(), atol=0.02)
-    assert float(b.residual.max()) < 0.003
+    fit = HandFitter(model, iterations=4).fit(gt.keypoints, fit_shape=True)
+    assert float(fit.residual.max()) < 0.003

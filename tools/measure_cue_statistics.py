@@ -41,8 +41,8 @@ from hand_mesh_ros.handmodel.cues import (
     hand_frame,
     mirror_signs,
 )
-from hand_mesh_ros.handmodel.fit_numpy import log_rotation
 from hand_mesh_ros.handmodel.hand_length import joint_chain_length
+from hand_mesh_ros.handmodel.rotations import matrix_to_axis_angle
 from hand_mesh_ros.perception.pipeline import HandPerception
 from hand_mesh_ros.synthetic.stills import iter_stills, mean_size_models
 
@@ -55,7 +55,7 @@ def residual(rest_palm: np.ndarray, truth: np.ndarray, shape: np.ndarray, side: 
     """(63,) residual of the true joints against a cue shape, in the right hand's convention."""
     r_true = hand_frame(rest_palm, truth[None])[0]
     r_cue = hand_frame(rest_palm, shape[None])[0]
-    rot = log_rotation((r_cue.T @ r_true)[None])[0]
+    rot = matrix_to_axis_angle(r_cue.T @ r_true)
     dirs = bone_directions(truth) @ r_true - bone_directions(shape) @ r_cue
     return np.concatenate([rot, dirs.reshape(-1)]) * mirror_signs(side)
 

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
 from hand_mesh_ros.handmodel.factory import load_hand_model_data
 from hand_mesh_ros.handmodel.hand_length import DEFAULT_HAND_LENGTH_M, at_hand_length, model_hand_length
@@ -36,14 +35,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "docs/images/hand_length.png")
     args = ap.parse_args(argv)
     data = at_hand_length(load_hand_model_data("right"), DEFAULT_HAND_LENGTH_M)
-    model = HandModel(data, dtype=torch.float64)
+    model = HandModel(data)
     rot = base_rotation(model)  # fingers up, palm towards the camera
     together = np.zeros((15, 3))  # anatomical angles (twist, flexion, abduction), MANO joints 1-15
     together[[0, 3, 6, 9], 2] = ADDUCTION  # index, middle, pinky, ring MCPs: fingers closed up
     hand_pose = pose_from_anatomical(data.bone_frames, together, "right")[None]
-    out = model(matrix_to_axis_angle(torch.as_tensor(rot)).numpy()[None], hand_pose)
-    verts = out.vertices[0].numpy()
-    kp = out.keypoints[0].numpy()
+    out = model(matrix_to_axis_angle(rot)[None], hand_pose)
+    verts, kp = out.vertices[0], out.keypoints[0]
     shift = np.array([0.0, 0.0, DISTANCE]) - 0.5 * (kp[0] + kp[12])
     verts, kp = verts + shift, kp + shift
     k = np.array([[FOCAL, 0.0, WIDTH / 2 + 35], [0.0, FOCAL, HEIGHT / 2], [0.0, 0.0, 1.0]])

@@ -33,7 +33,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from ..geometry.dgp import solve_translation
 from .constants import NUM_KEYPOINTS
@@ -49,10 +48,11 @@ from .cues import (
     mirror_signs,
 )
 from .fit import FitResult, HandFitter
-from .fit_numpy import _EPS_E, _MASK_T, _TRANSL_T, NumpyRest, forward, log_rotation, log_small, rodrigues
 from .hand_length import joint_chain_length, model_hand_length
-from .kinematics import INTERNAL_TO_MP, MP_TO_INTERNAL
+from .kinematics import INTERNAL_TO_MP, MP_TO_INTERNAL, forward, keypoint_jacobian_t
+from .limits import PosePrior
 from .model import HandModel
+from .rotations import axis_angle_to_matrix, matrix_to_axis_angle
 
 N_PARAMS = 51  # 16 joint rotations (3 each), translation (3)
 MIN_DEPTH_M = 0.05  # no keypoint may come closer to the camera than this
@@ -123,16 +123,12 @@ class CameraFit:
         return CameraFit(*(getattr(self, f)[index] for f in
                            ("rot_local", "transl", "keypoints", "reprojection", "cost", "cold")))
 
-    def fit_result(self, num_shape: int, dtype: torch.dtype = torch.float32) -> FitResult:
+    def fit_result(self, num_shape: int) -> FitResult:
         """The same pose as a :class:`FitResult` (mean shape) for ``HandFitter.to_batch`` and refits."""
-        def t(a: np.ndarray) -> torch.Tensor:
-            return torch.as_tensor(np.ascontiguousarray(a), dtype=dtype)
-
-        b = len(self.transl)
         # residual: the mean image error scaled to metres at the wrist's depth (a 3D fit's residual is metres)
         residual = self.reprojection.mean(1) * self.keypoints[:, 0, 2]
-        return FitResult(t(self.rot_local), t(log_rotation(self.rot_local)), t(np.zeros((b, num_shape))),
-                         t(self.transl), t(self.keypoints), t(residual))
+        return FitResult(self.rot_local, matrix_to_axis_angle(self.rot_local),
+                         np.zeros((len(self.transl), num_shape)), self.transl, self.keypoints, residual)
 
 
 class CameraSpaceFitter:
@@ -152,8 +148,6 @@ class CameraSpaceFitter:
                  warm_iterations: int = 2, huber: float = 2.0, restart_rms: float = 3.0) -> None:
         if not isinstance(model, HandModel):
             raise TypeError(f"model must be a HandModel, got {type(model).__name__}")
-        if model.device.type != "cpu":
-            raise ValueError("the camera-space fit runs on the CPU: give a model on the CPU")
         if cold_iterations < 1 or warm_iterations < 1 or huber <= 0 or restart_rms <= 0:
             raise ValueError("iterations must be >= 1, huber and restart_rms > 0")
         self.model = model
@@ -161,11 +155,10 @@ class CameraSpaceFitter:
         self.cold_iterations, self.warm_iterations = cold_iterations, warm_iterations
         self.huber, self.restart_rms = huber, restart_rms
         stats = statistics or load_cue_statistics()
-        self._init_fitter = HandFitter(model, iterations=3, backend="numpy")
-        self._core = self._init_fitter._np  # pose prior and joint limits, shared with the 3D fit
-        j, kp = self._init_fitter._np_j, self._init_fitter._np_kp
-        self._rest1 = NumpyRest(j[0][None], kp[0][None])
-        kp_mp = kp[0][MP_TO_INTERNAL]
+        self._init_fitter = HandFitter(model, iterations=3)
+        self._prior = PosePrior(model.bone_frames)
+        self._rest1 = model.rest_kinematics(np.zeros((1, model.num_shape)))
+        kp_mp = model.kp_template
         self._chain = float(joint_chain_length(kp_mp))
         self._hand_length = model_hand_length(model.data)
         self._rest_palm = kp_mp[list(PALM)] - kp_mp[0]
@@ -174,7 +167,7 @@ class CameraSpaceFitter:
         for i, (p, c) in enumerate(BONES):
             self._bones[MP_TO_INTERNAL[c], i] += 1.0
             self._bones[MP_TO_INTERNAL[p], i] -= 1.0
-        self._bone_len = np.linalg.norm(kp[0].T @ self._bones, axis=0)
+        self._bone_len = np.linalg.norm(kp_mp[INTERNAL_TO_MP].T @ self._bones, axis=0)
         self._kp_precision = (1.0 / stats.keypoint_sigma**2)[INTERNAL_TO_MP]
         signs = mirror_signs(self.side)
         # each cue's precision (inverse covariance) and mean error in this side's convention: for a residual r
@@ -203,7 +196,7 @@ class CameraSpaceFitter:
         rms = problem.keypoint_rms(warm.reprojection)
         # a warm fit that lost the keypoints, or that shows the hand's other side (palm for back: the mirror
         # solution fits the keypoints too) compared with the 2.5D landmarks, starts again from the cues
-        turn = np.linalg.norm(log_rotation(np.swapaxes(problem.cue_frames[0], 1, 2) @ warm.rot_local[:, 0]),
+        turn = np.linalg.norm(matrix_to_axis_angle(np.swapaxes(problem.cue_frames[0], 1, 2) @ warm.rot_local[:, 0]),
                               axis=-1)
         jumped = warm.cost > RESTART_COST_RATIO * init.cost  # the track's fit got much worse than last frame
         redo = np.nonzero((rms > self.restart_rms) | (turn > FLIP_ANGLE) | jumped)[0]
@@ -225,8 +218,7 @@ class CameraSpaceFitter:
         shape = p.cue_shapes[0]  # the 2.5D landmarks (gain-corrected), in the model's size
         shape = shape * (self._chain / joint_chain_length(shape))[:, None, None]
         fit = self._init_fitter.fit(shape)
-        rot = fit.rot_local.double().numpy()
-        return rot, self._place(p, rot, fit.transl.double().numpy())
+        return fit.rot_local, self._place(p, fit.rot_local, fit.transl)
 
     def _place(self, p: _Problem, rot: np.ndarray, transl: np.ndarray) -> np.ndarray:
         """Translation placing the posed model on the keypoints by DGP (closed form, the keypoint weights; its
@@ -246,7 +238,8 @@ class CameraSpaceFitter:
             diag = np.einsum("bii->bi", hess)
             step = np.linalg.solve(hess + (lam[:, None] * (diag + 1e-6))[:, :, None] * self._eye,
                                    grad[..., None])[..., 0]
-            trial = p.evaluate(state.rot @ rodrigues(-step[:, :48].reshape(b, 16, 3)), state.transl - step[:, 48:51])
+            trial = p.evaluate(state.rot @ axis_angle_to_matrix(-step[:, :48].reshape(b, 16, 3)),
+                               state.transl - step[:, 48:51])
             new_cost = p.keypoint_cost(trial.terms, huber_w) + trial.prior_cost
             ok = (new_cost < cost) & (trial.kp[..., 2].min(1) > MIN_DEPTH_M)
             state = state.where(ok, trial)
@@ -325,7 +318,7 @@ class _Problem:
         r2 = (kp[..., :2] / kp[..., 2:3] - self.uvt) / self.scale[:, None, None]
         bones = np.swapaxes(kp, 1, 2) @ self.f._bones  # (B, 3, 20)
         dirs = (np.swapaxes(rot[:, 0], 1, 2) @ bones) / self.f._bone_len  # model bones in its root frame
-        orient = log_rotation(np.swapaxes(self.cue_frames, -1, -2) @ rot[:, 0])  # (C, B, 3)
+        orient = matrix_to_axis_angle(np.swapaxes(self.cue_frames, -1, -2) @ rot[:, 0])  # (C, B, 3)
         local = np.swapaxes(dirs, 1, 2).reshape(b, -1) - self.cue_dirs  # (C, B, 60)
         return _Terms(r2, np.concatenate([orient, local], axis=-1) - self.f._cue_means[:, None])
 
@@ -347,25 +340,14 @@ class _Problem:
 
     def prior_cost(self, t: _Terms, rot: np.ndarray) -> np.ndarray:
         """(B,) cue priors (Mahalanobis), pose prior and joint-limit violations."""
-        c = ((t.cues[:, :, None] @ self.f._cue_precisions[:, None])[:, :, 0] * t.cues).sum((0, 2))
-        core = self.f._core
-        theta = log_small(rot[:, 1:])
-        flat = theta.reshape(len(rot), 45)
-        c = c + np.einsum("bi,ij,bj->b", flat, core.h_prior, flat)
-        anat = core.frames_t @ theta[..., None]
-        viol = anat - np.minimum(np.maximum(anat, core.lo), core.hi)
-        return c + core.limit_w2 * (viol**2).sum((1, 2, 3))
+        cues = ((t.cues[:, :, None] @ self.f._cue_precisions[:, None])[:, :, 0] * t.cues).sum((0, 2))
+        return cues + self.f._prior.cost(rot)
 
     def normal_equations(self, state: _State, huber_w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Gauss-Newton Hessian (B, 51, 51) and gradient (B, 51) of the cost at ``state``."""
         rot, a, o, kp, t = state.rot, state.a, state.o, state.kp, state.terms
         b = len(rot)
-        # d keypoints / d params, transposed (B, 51, 63), columns coordinate-major (x, keypoint)
-        jt = np.empty((b, N_PARAMS, 63))
-        levers = (np.swapaxes(a, 2, 3) @ _EPS_E).reshape(b, 16, 9, 3)
-        np.matmul(levers, np.swapaxes(kp, 1, 2)[:, None] - o[..., None], out=jt[:, :48].reshape(b, 16, 9, 21))
-        jt[:, :48] *= _MASK_T
-        jt[:, 48:51] = _TRANSL_T
+        jt = keypoint_jacobian_t(a, o, kp)  # d keypoints / d params (B, 51, 63), columns coordinate-major
         # keypoint reprojection: d(x/z, y/z) = (dx - u dz) / z, (dy - v dz) / z
         z = kp[..., 2][:, None]
         u, v = kp[..., 0][:, None] / z, kp[..., 1][:, None] / z
@@ -389,17 +371,7 @@ class _Problem:
         g = (t.cues[:, :, None] @ self.f._cue_precisions[:, None])[:, :, 0].sum(0)
         grad[:, :3] += g[:, :3]
         grad[:, 3:48] += (jdir @ g[:, 3:, None])[..., 0]
-        # pose prior and soft limits on joints 1-15, in their anatomical frames
-        core = self.f._core
-        theta = log_small(rot[:, 1:])
-        hess[:, 3:48, 3:48] += core.h_prior
-        grad[:, 3:48] += theta.reshape(b, 45) @ core.h_prior
-        anat = core.frames_t @ theta[..., None]
-        viol = anat - np.minimum(np.maximum(anat, core.lo), core.hi)
-        if np.any(viol != 0.0):
-            hb = (core.frames * ((viol[..., 0] != 0) * core.limit_w2)[:, :, None, :]) @ core.frames_t
-            hess[:, 3:48, 3:48] += (hb[:, :, :, None, :] * core.eye15_b).reshape(b, 45, 45)
-            grad[:, 3:48] += (core.frames @ (core.limit_w2 * viol)).reshape(b, 45)
+        self.f._prior.add_normal_equations(rot, hess, grad)
         return hess, grad
 
 

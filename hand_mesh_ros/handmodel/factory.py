@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-
 from .constants import MANO_TIP_VERTICES, check_side
 from .data import HandModelData
 from .mano import load_mano
@@ -32,17 +30,9 @@ def load_hand_model_data(
     return load_open_hand_data(side)
 
 
-def load_hand_model(
-    side: str,
-    mano_dir: str | None = None,
-    device: str | torch.device = "cpu",
-    dtype: torch.dtype = torch.float32,
-    flat_hand_mean: bool = True,
-) -> HandModel:
+def load_hand_model(side: str, mano_dir: str | None = None, flat_hand_mean: bool = True) -> HandModel:
     """The hand model for ``side`` ('right' | 'left'): MANO if ``mano_dir`` is set, else the open hand.
 
     ``HandModel.name`` (and every output's ``model``) says which: 'mano' or 'open_hand'.
     """
-    return HandModel(
-        load_hand_model_data(side, mano_dir), device=device, dtype=dtype, flat_hand_mean=flat_hand_mean
-    )
+    return HandModel(load_hand_model_data(side, mano_dir), flat_hand_mean=flat_hand_mean)

@@ -10,9 +10,9 @@ both, so the fitter can use them unsigned.
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from .constants import JOINT_KIND, NUM_JOINTS, check_side
+from .rotations import log_small
 
 # (low, high) per anatomical component (twist, flex, abduction), radians.
 LIMITS: dict[str, tuple[tuple[float, float], tuple[float, float], tuple[float, float]]] = {
@@ -80,6 +80,46 @@ def pose_from_anatomical(bone_frames: np.ndarray, anat: np.ndarray, side: str = 
     return theta.reshape(*anat.shape[:-2], 45)
 
 
-def to_tensors(device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """:func:`limit_arrays` as torch tensors."""
-    return tuple(torch.as_tensor(a, dtype=dtype, device=device) for a in limit_arrays())  # type: ignore[return-value]
+class PosePrior:
+    """The weak pose prior (towards the flat hand, :data:`PRIOR_SIGMA`) and soft joint limits (:data:`LIMITS`,
+    violations weighed by ``1 / limit_sigma^2``) of joints 1-15 as least-squares terms of a fit.
+
+    Both fits use it on the same parameter layout: local rotation increments of joints 0-15 (3 each, MANO
+    order), so joints 1-15 are parameters 3..47. ``bone_frames`` (16, 3, 3): the model's rest anatomical frames.
+    """
+
+    def __init__(self, bone_frames: np.ndarray, limit_sigma: float = 0.02) -> None:
+        if bone_frames.shape != (NUM_JOINTS, 3, 3):
+            raise ValueError(f"bone_frames must be (16, 3, 3), got {bone_frames.shape}")
+        if limit_sigma <= 0:
+            raise ValueError(f"limit_sigma must be > 0, got {limit_sigma}")
+        lo, hi, sigma = limit_arrays()
+        self.frames = np.asarray(bone_frames[1:], dtype=np.float64)  # (15, 3, 3)
+        self.frames_t = np.ascontiguousarray(np.swapaxes(self.frames, 1, 2))
+        blocks = self.frames @ (sigma[:, :, None] ** -2 * np.eye(3)) @ self.frames_t  # (15, 3, 3)
+        self._eye15 = np.eye(15).reshape(15, 1, 15, 1)  # block-diagonal scatter over joints
+        self.hessian = (blocks[:, :, None, :] * self._eye15).reshape(45, 45)  # constant: the prior
+        self.lo, self.hi = lo[..., None], hi[..., None]  # (15, 3, 1)
+        self.limit_w2 = 1.0 / limit_sigma**2
+
+    def _violation(self, theta: np.ndarray) -> np.ndarray:
+        anat = self.frames_t @ theta[..., None]  # (B, 15, 3, 1) anatomical angles
+        return anat - np.minimum(np.maximum(anat, self.lo), self.hi)
+
+    def cost(self, rot: np.ndarray) -> np.ndarray:
+        """(B,) prior plus limit cost of local rotations (B, 16, 3, 3)."""
+        theta = log_small(rot[:, 1:])
+        flat = theta.reshape(len(rot), 45)
+        return ((flat @ self.hessian) * flat).sum(1) + self.limit_w2 * (self._violation(theta) ** 2).sum((1, 2, 3))
+
+    def add_normal_equations(self, rot: np.ndarray, hess: np.ndarray, grad: np.ndarray) -> None:
+        """Add the Gauss-Newton terms at ``rot`` to ``hess`` (B, P, P) and ``grad`` (B, P) in place."""
+        b = len(rot)
+        theta = log_small(rot[:, 1:])
+        hess[:, 3:48, 3:48] += self.hessian
+        grad[:, 3:48] += theta.reshape(b, 45) @ self.hessian
+        viol = self._violation(theta)
+        if np.any(viol != 0.0):  # usually no limit is active: skip the work
+            hb = (self.frames * ((viol[..., 0] != 0) * self.limit_w2)[:, :, None, :]) @ self.frames_t
+            hess[:, 3:48, 3:48] += (hb[:, :, :, None, :] * self._eye15).reshape(b, 45, 45)
+            grad[:, 3:48] += (self.frames @ (self.limit_w2 * viol)).reshape(b, 45)

@@ -222,7 +222,7 @@ class HandReconstructor:
         region = track.region
         assert region is not None  # set from this frame's landmarks before the track is updated
         model = self.models[side]
-        pose = fit.fit_result(model.num_shape, model.dtype)
+        pose = fit.fit_result(model.num_shape)
         if filtered:
             pose = self.refitters[side].fit(joints, init=pose, betas=pose.betas)
         out = model.outputs(self.refitters[side].to_batch(pose, with_vertices=True))[0]

@@ -11,7 +11,6 @@ import sys
 
 import cv2
 import numpy as np
-import torch
 
 from ..geometry.camera import CameraModel
 from ..handmodel.factory import load_hand_model
@@ -25,7 +24,7 @@ from .background import make_background
 from .motion import HandState, default_keys, interpolate
 from .types import HandTruth, SyntheticFrame, SyntheticSequence
 
-VERSION = 4  # bump whenever the generated content changes (invalidates caches)
+VERSION = 5  # bump whenever the generated content changes (invalidates caches)
 FPS = 30.0
 FOCAL_PX_AT_640 = 600.0  # fx = fy, scaled with the image width
 CENTRE_TO_WRIST_M = 0.085  # the hand's centre (about mid-palm) lies this far from the wrist along the fingers
@@ -64,12 +63,11 @@ def pose_hands(
     """Posed vertices (N, V, 3) and keypoints (N, 21, 3), metres, camera frame, for N states of one hand."""
     n = len(states)
     rots = np.stack([_rot(2, s.roll) @ _rot(1, s.yaw) @ _rot(0, s.pitch) @ base for s in states])
-    orient = matrix_to_axis_angle(torch.as_tensor(rots, dtype=torch.float64)).numpy()
+    orient = matrix_to_axis_angle(rots)
     anat = np.stack([s.anatomical for s in states])
     hand_pose = pose_from_anatomical(model.data.bone_frames, anat, model.side)
     batch = model(orient, hand_pose, np.repeat(betas[None], n, axis=0))
-    verts = batch.vertices.detach().numpy().astype(np.float64)
-    joints = batch.keypoints.detach().numpy().astype(np.float64)
+    verts, joints = batch.vertices, batch.keypoints
     # place the wrist so that the hand's centre lands at the wanted image position and depth
     fingers = np.einsum("nij,j->ni", rots @ base.T, np.array([0.0, -1.0, 0.0]))  # "up" after roll and tilt
     centre = np.stack([np.array([s.centre[0] * s.centre[2], s.centre[1] * s.centre[2], s.centre[2]])

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from ..geometry.camera import CameraModel
 from ..handmodel.hand_length import at_hand_length, model_hand_length
@@ -118,14 +117,12 @@ def iter_stills(models: dict[str, HandModel], rng: np.random.Generator) -> Itera
         back = rng.random() < 0.3
         r = (_rot(2, rng.uniform(-1.2, 1.2)) @ _rot(1, rng.uniform(-0.8, 0.8) + (np.pi if back else 0.0))
              @ _rot(0, rng.uniform(-0.7, 0.7)) @ bases[side])
-        orient = matrix_to_axis_angle(torch.as_tensor(r)).numpy()[None]
+        orient = matrix_to_axis_angle(r)[None]
         out = model(orient, hand_pose, betas[None])
-        verts = out.vertices[0].double().numpy()
-        joints = out.keypoints[0].double().numpy()
+        verts, joints = out.vertices[0], out.keypoints[0]
         arm, arm_faces = forearms[side]
         wrist_bend = _rot(2, rng.uniform(-0.5, 0.5)) @ _rot(1, rng.uniform(-0.3, 0.3))
-        a0 = out.joint_rotations[0, 0].double().numpy()
-        arm = (a0 @ wrist_bend @ arm.T).T + out.joint_positions[0, 0].double().numpy()
+        arm = (out.joint_rotations[0, 0] @ wrist_bend @ arm.T).T + out.joint_positions[0, 0]
         scale = length / model_hand_length(model.data, betas)
         verts = np.concatenate([verts, arm])
         verts = joints[0] + scale * (verts - joints[0])
@@ -151,5 +148,4 @@ def mean_size_models() -> dict[str, HandModel]:
     from ..handmodel.factory import load_hand_model_data
     from ..handmodel.hand_length import DEFAULT_HAND_LENGTH_M
 
-    return {s: HandModel(at_hand_length(load_hand_model_data(s), DEFAULT_HAND_LENGTH_M), dtype=torch.float64)
-            for s in ("right", "left")}
+    return {s: HandModel(at_hand_length(load_hand_model_data(s), DEFAULT_HAND_LENGTH_M)) for s in ("right", "left")}
