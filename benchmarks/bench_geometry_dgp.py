@@ -1,7 +1,7 @@
 """Timings of the camera-space geometry hot path, and DGP accuracy on handgraph_dev with the oracle estimator.
 
 Prints: undistortion of 21 keypoints per lens model; numpy DGP (linear, + Gauss-Newton) for 1, 2 and 16 hands;
-the torch path for a batch of 64; and camera-space errors on handgraph_dev when the ground truth goes through
+and camera-space errors on handgraph_dev when the ground truth goes through
 the DGP path with 3D noise (linear vs refined). Run: ``python benchmarks/bench_geometry_dgp.py``.
 """
 
@@ -13,16 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hand_mesh_ros.geometry.camera import CameraModel
-from hand_mesh_ros.geometry.dgp import (
-    locate_hand,
-    refine_translation_torch,
-    solve_translation_torch,
-)
+from hand_mesh_ros.geometry.dgp import locate_hand
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -36,7 +31,6 @@ def per_call_ms(fn: Callable[[], object], repeat: int = 300) -> float:
 
 
 def main() -> int:
-    torch.set_num_threads(1)
     rng = np.random.default_rng(0)
     k = np.array([[910.0, 0, 640], [0, 910.0, 360], [0, 0, 1]])
     models = {"none": ("plumb_bob", []), "plumb_bob": ("plumb_bob", [-0.2, 0.05, 0.001, 0.001, 0.0]),
@@ -58,17 +52,6 @@ def main() -> int:
         ref = per_call_ms(lambda kp=kp, j=joints: locate_hand(cam, kp, j, refine=True))
         print(f"numpy DGP incl. undistortion, {b:2d} hand(s): linear {lin:.3f} ms, "
               f"+ Gauss-Newton {ref:.3f} ms")
-
-    b = 64
-    uv = torch.tensor(rng.normal(0, 0.1, (b, 21, 2)))
-    joints_t = torch.tensor(rng.normal(0, 0.04, (b, 21, 3)))
-    w = torch.ones(b, 21, dtype=torch.float64)
-
-    def torch_path() -> torch.Tensor:
-        t0, _ = solve_translation_torch(uv, joints_t, w)
-        return refine_translation_torch(uv, joints_t, w, t0, (910.0, 910.0), iterations=3)
-
-    print(f"torch DGP (linear + 3 GN steps), batch {b}, CPU 1 thread: {per_call_ms(torch_path, 100):.3f} ms")
 
     if not (DATA / "handgraph_dev" / "annotations.json").exists():
         print("handgraph_dev not found: accuracy part skipped")

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from hand_mesh_ros.geometry.camera import CameraModel
 from hand_mesh_ros.geometry.dgp import (
     DGPStatus,
     locate_hand,
-    refine_translation_torch,
     solve_translation,
-    solve_translation_torch,
 )
 
 
@@ -108,29 +105,6 @@ def test_bad_shapes_raise() -> None:
         solve_translation(np.zeros((21, 2)), np.zeros((20, 3)))
     with pytest.raises(ValueError, match="weights"):
         solve_translation(np.zeros((21, 2)), np.zeros((21, 3)), -np.ones(21))
-
-
-def test_torch_matches_numpy_and_is_differentiable() -> None:
-    rel, px = _batch()
-    uv = CAM.undistort_points(px + np.random.default_rng(1).normal(0, 0.5, px.shape), "normalized")
-    w = np.random.default_rng(2).uniform(0.5, 1.0, uv.shape[:2])
-    ref_lin = solve_translation(uv, rel, w, refine=False).translation
-    ref_gn = solve_translation(uv, rel, w, refine=True, iterations=3).translation
-    uv_t = torch.tensor(uv, requires_grad=True)
-    rel_t = torch.tensor(rel, requires_grad=True)
-    w_t = torch.tensor(w)
-    t, valid = solve_translation_torch(uv_t, rel_t, w_t)
-    assert bool(valid.all())
-    assert np.allclose(t.detach().numpy(), ref_lin, atol=1e-8)
-    t_gn = refine_translation_torch(uv_t, rel_t, w_t, t, iterations=3)
-    assert np.allclose(t_gn.detach().numpy(), ref_gn, atol=1e-6)
-    t_gn[:, 2].sum().backward()
-    assert uv_t.grad is not None and torch.isfinite(uv_t.grad).all() and uv_t.grad.abs().sum() > 0
-    assert rel_t.grad is not None and rel_t.grad.abs().sum() > 0
-    # torch path flags a degenerate hand
-    no_weights = torch.zeros(1, 21, dtype=uv_t.dtype)
-    _, valid = solve_translation_torch(uv_t[:1].detach(), rel_t[:1].detach(), no_weights)
-    assert not bool(valid[0])
 
 
 def test_depth_scales_linearly_with_hand_size() -> None:

@@ -21,8 +21,8 @@ the 3D shape (not in the 2D points) dominate there, and the reprojection cost th
 (a noisy shape projected smaller fits better); the algebraic cost has no such pull. It helps when 2D noise
 dominates.
 
-A numpy path (fast for the few hands of a live frame, with degeneracy checks and fallbacks) and a torch path
-(differentiable, batched, for training or GPU pipelines) compute the same quantities.
+Numpy, batched over hands, with degeneracy checks and fallbacks. (A differentiable torch twin was removed:
+nothing used it; the camera-space fit of the hand model uses this solve to place a new hand.)
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
-import torch
 
 from hand_mesh_ros.geometry.camera import CameraModel
 
@@ -257,65 +256,6 @@ def weak_perspective_translation(uv: np.ndarray, joints: np.ndarray, w: np.ndarr
         z = np.where(s2 > 1e-9, s3 / s2, np.nan)
     z = np.where(z > MIN_DEPTH_M, z, np.nan)
     t = np.stack([mu_uv[:, 0] * z - mu_x[:, 0], mu_uv[:, 1] * z - mu_x[:, 1], z - mu_x[:, 2]], -1)
-    return t
-
-
-# ---------------------------------------------------------------------------------------------- torch
-def solve_translation_torch(uv: torch.Tensor, joints: torch.Tensor, weights: torch.Tensor | None = None,
-                            ridge: float = 1e-9) -> tuple[torch.Tensor, torch.Tensor]:
-    """Differentiable linear solve. uv (B, J, 2), joints (B, J, 3) metres, weights (B, J).
-
-    Returns ``(t (B, 3), valid (B,) bool)``. A tiny ridge (relative to the trace) keeps the solve defined for
-    degenerate hands, whose ``valid`` is False (fewer than 3 weighted joints, ill-conditioned or t_z too
-    small).
-    """
-    if uv.ndim != 3 or uv.shape[-1] != 2 or joints.shape != (*uv.shape[:2], 3):
-        raise ValueError(f"expected uv (B, J, 2) and joints (B, J, 3), "
-                         f"got {tuple(uv.shape)}, {tuple(joints.shape)}")
-    w = torch.ones(uv.shape[:2], dtype=uv.dtype, device=uv.device) if weights is None else weights
-    if w.shape != uv.shape[:2]:
-        raise ValueError(f"weights must have shape {tuple(uv.shape[:2])}, got {tuple(w.shape)}")
-    u, v = uv[..., 0], uv[..., 1]
-    one, zero = torch.ones_like(u), torch.zeros_like(u)
-    ax = torch.stack([one, zero, -u], -1)  # (B, J, 3)
-    ay = torch.stack([zero, one, -v], -1)
-    bx = u * joints[..., 2] - joints[..., 0]
-    by = v * joints[..., 2] - joints[..., 1]
-    wv = w.unsqueeze(-1)
-    m = (wv * ax).transpose(1, 2) @ ax + (wv * ay).transpose(1, 2) @ ay
-    rhs = ((wv * ax) * bx.unsqueeze(-1)).sum(1) + ((wv * ay) * by.unsqueeze(-1)).sum(1)
-    tr = m.diagonal(dim1=1, dim2=2).sum(-1).clamp_min(1e-30)
-    eye = torch.eye(3, dtype=uv.dtype, device=uv.device)
-    t = torch.linalg.solve(m + ridge * tr[:, None, None] * eye, rhs.unsqueeze(-1)).squeeze(-1)
-    with torch.no_grad():
-        cond = torch.linalg.cond(m)
-        valid = ((w > 0).sum(-1) >= MIN_VALID_JOINTS) & torch.isfinite(cond) & (cond < MAX_CONDITION)
-        mean_z = (w * joints[..., 2]).sum(-1) / w.sum(-1).clamp_min(1e-30)
-        valid &= torch.isfinite(t).all(-1) & (t[:, 2] + mean_z > MIN_DEPTH_M)
-    return t, valid
-
-
-def refine_translation_torch(uv: torch.Tensor, joints: torch.Tensor, weights: torch.Tensor, t0: torch.Tensor,
-                             pixel_scale: tuple[float, float] = (1.0, 1.0),
-                             iterations: int = 3) -> torch.Tensor:
-    """Differentiable Gauss-Newton steps on the weighted reprojection error (no line search)."""
-    sx, sy = float(pixel_scale[0]), float(pixel_scale[1])
-    t = t0
-    eye = torch.eye(3, dtype=uv.dtype, device=uv.device)
-    for _ in range(iterations):
-        p = joints + t.unsqueeze(1)
-        iz = 1.0 / p[..., 2].clamp_min(MIN_DEPTH_M)
-        rx = (p[..., 0] * iz - uv[..., 0]) * sx
-        ry = (p[..., 1] * iz - uv[..., 1]) * sy
-        zero = torch.zeros_like(iz)
-        jx = torch.stack([sx * iz, zero, -sx * p[..., 0] * iz * iz], -1)
-        jy = torch.stack([zero, sy * iz, -sy * p[..., 1] * iz * iz], -1)
-        wv = weights.unsqueeze(-1)
-        h = (wv * jx).transpose(1, 2) @ jx + (wv * jy).transpose(1, 2) @ jy
-        g = (wv * jx * rx.unsqueeze(-1)).sum(1) + (wv * jy * ry.unsqueeze(-1)).sum(1)
-        tr = h.diagonal(dim1=1, dim2=2).sum(-1).clamp_min(1e-30)
-        step = torch.linalg.solve(h + 1e-9 * tr[:, None, None] * eye, g.unsqueeze(-1)).squeeze(-1)
-        t = t - step
     return t
 
 
