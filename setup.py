@@ -33,7 +33,7 @@ setup(
         "console_scripts": [
             "hand-mesh-convert-models=hand_mesh_ros.perception.convert:main",
             "hand-mesh-prepare-hand-model=hand_mesh_ros.handmodel.prepare:main",
-            "hand-mesh-build-engines=hand_mesh_ros.gpu.build_engines:main",
+            "hand-mesh-build-engines=hand_mesh_ros.perception.build_engines:main",
         ]
     },
 )

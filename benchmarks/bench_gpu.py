@@ -69,7 +69,7 @@ def throughput(cfg: ReconstructionConfig, batch: int, repeats: int, gpu: bool) -
     frame = seq[len(seq) - 1]  # both hands
     rec = HandReconstructor(cfg, log=log)
     rec.process(frame.rgb, seq.camera, 0.0)
-    regions = [t.region for t in rec.tracks if t.region is not None]
+    regions = list(rec.tracker.tracked.values())
     if not regions:
         raise RuntimeError("no hand found in the benchmark frame")
     h, w = frame.rgb.shape[:2]
@@ -84,8 +84,8 @@ def throughput(cfg: ReconstructionConfig, batch: int, repeats: int, gpu: bool) -
     previous = fitter.fit(obs)
     if gpu:
         from hand_mesh_ros.gpu.engine_cache import BatchProfile
-        from hand_mesh_ros.gpu.engines import open_engine
         from hand_mesh_ros.gpu.warp_torch import crops_into
+        from hand_mesh_ros.perception.engines import open_engine
 
         engine = open_engine(f"hand_landmark_{cfg.model_variant}", cfg.precision, "cuda:0",
                              profile=BatchProfile(1, batch, batch), log=log)

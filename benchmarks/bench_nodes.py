@@ -44,7 +44,7 @@ def rss_mb(pid: int) -> float:
 
 def ros_free_latency(frames: list[np.ndarray], camera: CameraModel) -> np.ndarray:
     """Per-frame latency (ms) of the in-process core with its own palm detector (detect every 10th)."""
-    rec = HandReconstructor(ReconstructionConfig(detect_every=10))
+    rec = HandReconstructor(ReconstructionConfig(detect_every_n=10))
     times = []
     for i, rgb in enumerate(frames * 2):
         t = time.perf_counter()

@@ -67,3 +67,23 @@ def validate(config: Any) -> None:
     problems = [p for s in settings_of(type(config)) if (p := s.check(getattr(config, s.name)))]
     if problems:
         raise ValueError("invalid settings: " + "; ".join(problems))
+
+
+def device_index(device: str) -> int:
+    """The CUDA ordinal of ``cuda`` / ``cuda:N``; ValueError for anything else."""
+    if device == "cuda":
+        return 0
+    if device.startswith("cuda:") and device[5:].isdigit():
+        return int(device[5:])
+    raise ValueError(f"not a CUDA device: {device!r} (expected cuda or cuda:N)")
+
+
+def check_device(name: str, value: str, allow_auto: bool) -> None:
+    """Raise ValueError unless ``value`` is cpu, cuda, cuda:N (or auto when ``allow_auto``)."""
+    if value == "cpu" or (allow_auto and value == "auto"):
+        return
+    try:
+        device_index(value)
+    except ValueError:
+        choices = "auto, cpu, cuda or cuda:N" if allow_auto else "cpu, cuda or cuda:N"
+        raise ValueError(f"invalid settings: {name} must be {choices}; got {value!r}") from None

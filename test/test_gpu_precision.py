@@ -12,9 +12,9 @@ import torch
 from gpu_fixtures import gesture_photos, landmark_drift
 from perception_fixtures import converted_models, data_dir  # noqa: F401 - fixture
 
-from hand_mesh_ros.gpu.precision_onnx import precision_net, precision_onnx
 from hand_mesh_ros.perception.backends import OnnxRuntimeBackend
 from hand_mesh_ros.perception.pipeline import HandPerception
+from hand_mesh_ros.perception.precision_onnx import precision_net, precision_onnx
 
 
 class ModuleBackend:

@@ -30,7 +30,7 @@ def photos() -> list[np.ndarray]:
 
 @pytest.mark.parametrize(("precision", "limit_px"), [("fp32", 0.05), ("fp16", 0.5)])
 def test_engine_agrees_with_onnxruntime(precision: str, limit_px: float, perception, photos) -> None:  # type: ignore[no-untyped-def]
-    from hand_mesh_ros.gpu.engines import open_engine
+    from hand_mesh_ros.perception.engines import open_engine
 
     engine = open_engine("hand_landmark_full", precision)
     drift = landmark_drift(perception, perception.landmark_model.backend, engine, photos)
@@ -57,7 +57,7 @@ def test_models_with_gpu_crops_match_cpu_pipeline(converted_models: Path, percep
 
 
 def test_batches_larger_than_the_profile_are_split(perception, photos) -> None:  # type: ignore[no-untyped-def]
-    from hand_mesh_ros.gpu.engines import open_engine
+    from hand_mesh_ros.perception.engines import open_engine
 
     engine = open_engine("hand_landmark_full", "fp32")
     image = photos[0]
@@ -71,8 +71,8 @@ def test_batches_larger_than_the_profile_are_split(perception, photos) -> None: 
 
 
 def test_int8_engine_builds_and_runs(perception, photos) -> None:  # type: ignore[no-untyped-def]
-    from hand_mesh_ros.gpu.engines import engine_for
     from hand_mesh_ros.gpu.trt_engine import TensorRTBackend
+    from hand_mesh_ros.perception.engines import engine_for
 
     path, _ = engine_for("hand_landmark_full", "int8", calibration=data_dir("handgraph_dev") / "images")
     engine = TensorRTBackend(path, ["landmarks", "presence", "handedness", "world_landmarks"], precision="int8")

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from perception_fixtures import converted_models  # noqa: F401 - fixture
 
-from hand_mesh_ros.perception.convert import (
+from hand_mesh_ros.perception.convert import convert_models
+from hand_mesh_ros.perception.model_cache import (
     ModelNotConvertedError,
-    convert_models,
     is_converted,
     model_files,
     require_converted,

@@ -160,20 +160,3 @@ def test_decode_keeps_exactly_the_scores_above_threshold(min_score: float) -> No
     scores = 1.0 / (1.0 + np.exp(-np.clip(logits.astype(np.float64), -100.0, 100.0)))
     expected = np.sort(scores[scores >= min_score])[::-1]
     np.testing.assert_array_equal([p.score for p in palms], expected)
-
-
-def test_association_survivors_match_sequential_rule() -> None:
-    """Each new region drops earlier overlapping ones (IoU > 0.5); the closed form used to overlap the two
-    networks must keep exactly the same regions in the same order."""
-    from hand_mesh_ros.perception.pipeline import ASSOCIATION_IOU, _surviving
-
-    rng = np.random.default_rng(5)
-    for _ in range(200):
-        regions = [
-            HandRegion(*rng.uniform(100, 160, 2), *(2 * [rng.uniform(40, 80)]), 0.0) for _ in range(rng.integers(0, 6))
-        ]
-        kept: list[int] = []
-        for k, region in enumerate(regions):
-            kept = [j for j in kept if region_iou(regions[j], region) <= ASSOCIATION_IOU]
-            kept.append(k)
-        assert _surviving(regions) == kept

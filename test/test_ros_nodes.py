@@ -34,7 +34,7 @@ def node_run(request: pytest.FixtureRequest, shared_data: Path,  # type: ignore[
     require_local_dds()
     backend = request.param
     if backend == "tensorrt":
-        from hand_mesh_ros.gpu.engines import engine_for
+        from hand_mesh_ros.perception.engines import engine_for
 
         for name in ("palm_detection_full", "hand_landmark_full"):
             engine_for(name, "fp16")

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from hand_mesh_ros.reconstruction.scheduler import DetectionScheduler
+from hand_mesh_ros.perception.tracker import DetectionSchedule
 from hand_mesh_ros.settings import setting, settings_of, validate
 
 
@@ -35,7 +35,7 @@ def test_stamp_sync_matches_and_bounds_memory() -> None:
 
 
 def test_scheduler_on_demand_follows_tracking() -> None:
-    s = DetectionScheduler("on_demand", every_n=3, max_hands=2, timeout_s=0.5)
+    s = DetectionSchedule("on_demand", every_n=3, max_hands=2, timeout_s=0.5)
     assert s.should_detect(0.0)  # nothing tracked yet
     s.report_tracked(2, 0.0)
     assert not any(s.should_detect(0.04 * i) for i in range(1, 8))  # both hands tracked: never
@@ -53,12 +53,12 @@ def test_scheduler_on_demand_follows_tracking() -> None:
 
 
 def test_scheduler_modes() -> None:
-    every = DetectionScheduler("every_frame")
+    every = DetectionSchedule("every_frame")
     assert all(every.should_detect(i) for i in range(5))
-    nth = DetectionScheduler("every_n", every_n=4)
+    nth = DetectionSchedule("every_n", every_n=4)
     assert [nth.should_detect(i) for i in range(8)] == [True, False, False, False, True, False, False, False]
     with pytest.raises(ValueError, match="detection mode"):
-        DetectionScheduler("sometimes")
+        DetectionSchedule("sometimes")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ def sequence(prepared: None) -> SyntheticSequence:
 
 
 def _reconstructor(**overrides: object):  # type: ignore[no-untyped-def]
-    from hand_mesh_ros.perception.convert import ModelNotConvertedError
+    from hand_mesh_ros.perception.model_cache import ModelNotConvertedError
     from hand_mesh_ros.reconstruction import HandReconstructor, ReconstructionConfig
 
     try:
@@ -24,7 +24,7 @@ def _reconstructor(**overrides: object):  # type: ignore[no-untyped-def]
 
 
 def _perception():  # type: ignore[no-untyped-def]
-    from hand_mesh_ros.perception.convert import ModelNotConvertedError
+    from hand_mesh_ros.perception.model_cache import ModelNotConvertedError
     from hand_mesh_ros.perception.pipeline import HandPerception
 
     try:

@@ -79,18 +79,20 @@ def test_hand_track_filter_smooths_depth_and_resets() -> None:
         filt(10.1, HandState(joints, np.zeros(2)))
 
 
-def test_hand_track_holds_then_resets_filter() -> None:
+def test_track_holds_then_restarts_its_filter() -> None:
+    from hand_mesh_ros.reconstruction.config import ReconstructionConfig
+    from hand_mesh_ros.reconstruction.track import Track
     from hand_mesh_ros.tracking.hold import TrackState
-    from hand_mesh_ros.tracking.track import HandTrack
 
     joints = np.zeros((21, 3))
-    track = HandTrack(hold_s=0.2)
+    track = Track.start(1, None, 0.9, ReconstructionConfig(hold_time_s=0.2))
+    hand = object()  # the hold passes the published value through untouched
     for i in range(10):
-        out = track.update(i / 30.0, HandState(joints, np.array([0.0, 0.0, 0.5])), 0.9)
-    assert out.state is TrackState.TRACKING and out.value is not None
-    held = track.update(10 / 30.0, HandState(joints, np.array([0.3, 0.0, 2.0])), 0.1)  # false positive
-    assert held.state is TrackState.HOLDING and held.value is not None
-    assert np.allclose(held.value.translation, [0.0, 0.0, 0.5])
-    assert track.update(0.7, None, 0.0).state is TrackState.IDLE  # held too long
-    fresh = track.update(0.75, HandState(joints, np.array([0.2, 0.0, 1.0])), 0.9)
-    assert np.allclose(fresh.value.translation, [0.2, 0.0, 1.0])  # filter restarted, no slide from 0.5 m
+        track.filter(i / 30.0, HandState(joints, np.array([0.0, 0.0, 0.5])))
+        out = track.publish(i / 30.0, hand, 0.9)  # type: ignore[arg-type]
+    assert out.state is TrackState.TRACKING and out.value is hand and track.last_hand is hand
+    held = track.publish(10 / 30.0, None, 0.1)  # not confident: the last hand is held
+    assert held.state is TrackState.HOLDING and held.value is hand
+    assert track.publish(0.7, None, 0.0).state is TrackState.IDLE  # held too long
+    fresh = track.filter(0.75, HandState(joints, np.array([0.2, 0.0, 1.0])))
+    assert np.allclose(fresh.translation, [0.2, 0.0, 1.0])  # filter restarted, no slide from 0.5 m

@@ -12,6 +12,8 @@ import subprocess
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ..settings import device_index
+
 BACKENDS = ("auto", "onnxruntime", "torch", "tensorrt")
 
 
@@ -78,15 +80,6 @@ def _tensorrt_version() -> tuple[str | None, str]:
     return str(trt.__version__), ""
 
 
-def device_index(device: str) -> int:
-    """The CUDA ordinal of ``cuda`` / ``cuda:N``; ValueError for anything else."""
-    if device == "cuda":
-        return 0
-    if device.startswith("cuda:") and device[5:].isdigit():
-        return int(device[5:])
-    raise ValueError(f"not a CUDA device: {device!r} (expected cuda or cuda:N)")
-
-
 @lru_cache(maxsize=8)
 def probe(device: str = "cuda:0") -> GpuInfo:
     """Describe CUDA device ``device`` and the installed TensorRT (cached: the answer does not change)."""
@@ -129,6 +122,8 @@ def resolve(backend: str, device: str = "auto", gpu: GpuInfo | None = None) -> t
     cuda_device = "cuda:0" if device in ("auto", "cpu") else device
     if backend == "onnxruntime" or (backend == "auto" and device == "cpu"):
         return "onnxruntime", "cpu"
+    if backend == "auto" and gpu is None and importlib.util.find_spec("tensorrt") is None:
+        return "onnxruntime", "cpu"  # no TensorRT: no need to import torch to look for a GPU
     info = gpu if gpu is not None else probe(cuda_device)
     if backend == "auto":
         return ("tensorrt", cuda_device) if info.tensorrt_ready else ("onnxruntime", "cpu")

@@ -145,7 +145,8 @@ class TensorRTBackend:
             self.engine = self.runtime.deserialize_cuda_engine(engine_path.read_bytes())
             if self.engine is None:
                 raise RuntimeError(f"TensorRT cannot load engine {engine_path} (built by another TensorRT or GPU?); "
-                                   "delete it or rebuild with `python -m hand_mesh_ros.gpu.build_engines --force`")
+                                   "delete it or rebuild with "
+                                   "`python -m hand_mesh_ros.perception.build_engines --force`")
             self.context = self.engine.create_execution_context()
         names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
         inputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]

@@ -1,7 +1,7 @@
 """Inference backends: ONNX Runtime on CPU, PyTorch (reference, CPU or CUDA) and TensorRT (GPU).
 
-All take a float32 NHWC batch and return the model's outputs as numpy arrays in TFLite order. The TensorRT
-backend lives in :mod:`hand_mesh_ros.gpu` and is imported only when asked for.
+All take a float32 NHWC batch and return the model's outputs as numpy arrays in TFLite order. torch and the
+TensorRT runtime (:mod:`hand_mesh_ros.gpu`) are imported only when a backend that needs them is asked for.
 """
 
 from __future__ import annotations
@@ -13,9 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-import torch
-
-from .graph_net import TfliteGraphNet
 
 if TYPE_CHECKING:
     from ..gpu.device_crops import DeviceCropper
@@ -69,12 +66,18 @@ class TorchBackend:
     """Runs the PyTorch module rebuilt from a converted ``.pt`` file (device: "cpu" or "cuda")."""
 
     def __init__(self, pt_path: Path, device: str = "cpu") -> None:
+        import torch
+
+        from .graph_net import TfliteGraphNet
+
         self.net = TfliteGraphNet.from_file(pt_path)
         self.device = torch.device(device)
         self.name = f"torch ({self.device})"
         self.net.to(self.device).eval()
 
     def run(self, batch: np.ndarray) -> tuple[np.ndarray, ...]:
+        import torch
+
         with torch.inference_mode():
             outs = self.net(torch.from_numpy(batch).to(self.device))
         return tuple(o.float().cpu().numpy() for o in outs)
@@ -90,6 +93,8 @@ def make_backend(
     if kind not in ("onnxruntime", "torch"):
         raise ValueError(f"unknown backend {kind!r}; expected 'onnxruntime' or 'torch'")
     if kind == "torch":
+        import torch
+
         try:
             torch.device(device)
         except RuntimeError as exc:
@@ -142,7 +147,7 @@ def open_converted(
     requested GPU backend cannot run.
     """
     from ..gpu.availability import resolve
-    from .convert import model_files, require_converted
+    from .model_cache import model_files, require_converted
 
     if variant not in ("full", "lite"):
         raise ValueError(f"variant must be 'full' or 'lite', got {variant!r}")
@@ -151,7 +156,7 @@ def open_converted(
     pt, onnx_path, _ = model_files(name, models_dir)
     kind, dev = resolve(backend, device)
     if kind == "tensorrt":
-        from ..gpu.engines import open_engine
+        from .engines import open_engine
 
         say = log or (lambda message: print(message, file=sys.stderr, flush=True))
         try:

@@ -52,7 +52,8 @@ class HandObservation:
     (x right, y down, z away from the camera).
     presence: landmark model hand-presence probability; handedness: the true side for a normal (non-mirrored)
     camera image, with ``handedness_score`` its probability; palm: the fresh palm detection this region came
-    from, or None when the region was tracked from the previous frame's landmarks.
+    from, or None when the region was tracked from the previous frame's landmarks; region: where the landmark
+    network looked for the hand; track_id: the hand's id while it is tracked (None for a single image).
     """
 
     region: HandRegion
@@ -62,3 +63,9 @@ class HandObservation:
     handedness: Handedness
     handedness_score: float
     palm: PalmDetection | None
+    track_id: int | None = None
+
+    @property
+    def p_right(self) -> float:
+        """Probability that this is a right hand."""
+        return self.handedness_score if self.handedness == "right" else 1.0 - self.handedness_score

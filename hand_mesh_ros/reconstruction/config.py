@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ..gpu.availability import device_index
 from ..handmodel.hand_length import DEFAULT_HAND_LENGTH_M, MAX_HAND_LENGTH_M, MIN_HAND_LENGTH_M
-from ..settings import setting, validate
+from ..perception.tracker import MODES
+from ..settings import check_device, setting, validate
 
 
 @dataclass(frozen=True)
@@ -24,19 +24,22 @@ class ModelSettings:
     device: str = setting("auto", "Device of the networks: auto (the GPU when the backend runs there), cpu or "
                           "cuda[:N].", read_only=True)
     precision: str = setting("fp16", "Precision of TensorRT engines: fp16, fp32, or int8 (prebuild it with a "
-                             "calibration set: python -m hand_mesh_ros.gpu.build_engines).",
+                             "calibration set: python -m hand_mesh_ros.perception.build_engines).",
                              choices=("fp16", "fp32", "int8"), read_only=True)
 
 
-def check_device(name: str, value: str, allow_auto: bool) -> None:
-    """Raise ValueError unless ``value`` is cpu, cuda, cuda:N (or auto when ``allow_auto``)."""
-    if value == "cpu" or (allow_auto and value == "auto"):
-        return
-    try:
-        device_index(value)
-    except ValueError:
-        choices = "auto, cpu, cuda or cuda:N" if allow_auto else "cpu, cuda or cuda:N"
-        raise ValueError(f"invalid settings: {name} must be {choices}; got {value!r}") from None
+@dataclass(frozen=True)
+class DetectionSettings(ModelSettings):
+    """How hands are detected (shared by the detector node and the reconstruction)."""
+
+    max_hands: int = setting(2, "Most hands detected and tracked at once.", 1, 4)
+    min_detection_score: float = setting(0.5, "Palm detector score threshold.", 0.0, 1.0)
+    detection_mode: str = setting("on_demand", "When the palm detector runs: on_demand (only while fewer than "
+                                  "max_hands are tracked, as MediaPipe), every_frame, or every_n.",
+                                  choices=MODES)
+    detect_every_n: int = setting(10, "every_n mode: the period in frames; on_demand mode: how often to look "
+                                  "for more hands while some but fewer than max_hands are tracked (with none "
+                                  "tracked the detector runs on every frame).", 1, 1000)
 
 
 # Settings that no longer exist, with what replaces them: a file or launch argument that still sets one is
@@ -50,6 +53,7 @@ REMOVED_SETTINGS = {
     "dgp_refine": "the camera-space fit minimises the reprojection error itself; remove the setting",
     "fit_device": "the camera-space fit runs on the CPU (numpy); remove the setting",
     "shape_calibration_frames": "the hand model keeps its mean shape at hand_length_m; remove the setting",
+    "detect_every": "renamed detect_every_n (the same name as the detector node's)",
 }
 
 
@@ -78,14 +82,11 @@ def _refusing_removed_settings(cls: type[T]) -> type[T]:
 
 @_refusing_removed_settings
 @dataclass(frozen=True)
-class ReconstructionConfig(ModelSettings):
-    max_hands: int = setting(2, "Most hands tracked at once.", 1, 4)
-    min_detection_score: float = setting(0.5, "Palm detector score threshold (offline/single-process mode).",
-                                         0.0, 1.0)
+class ReconstructionConfig(DetectionSettings):
+    """Settings of :class:`~.reconstructor.HandReconstructor`; the detection settings only apply when it runs
+    its own palm detector (``external_detections: false`` in the node)."""
+
     min_presence: float = setting(0.5, "Landmark hand-presence threshold; below it the track is lost.", 0.0, 1.0)
-    detect_every: int = setting(10, "Single-process mode: while some but fewer than max_hands are tracked, look "
-                                "for more hands every N-th frame (MediaPipe: every frame; with no hand tracked "
-                                "the detector runs on every frame).", 1, 1000)
     hand_model: str = setting("auto", "Hand model: auto uses MANO when mano_dir is set, else the embedded "
                               "open hand model.", choices=("auto", "open_hand", "mano"), read_only=True)
     mano_dir: str = setting("", "Folder with the user's MANO_RIGHT.pkl / MANO_LEFT.pkl (never shipped).",

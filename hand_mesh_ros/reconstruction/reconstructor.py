@@ -1,10 +1,10 @@
 """HandReconstructor: image + camera in, metric hands in the camera frame out. No ROS.
 
-Per frame: regions (tracked from the previous frame's landmarks, plus new palms from the detector) ->
-landmark network -> camera-space fit of the hand model (at the configured hand length) to the 2D keypoints
-through the camera, with MediaPipe's depth cues as a prior (``handmodel.camera_fit``) -> confidence (2D
-keypoints vs the projected fit) -> hold-on-doubt -> temporal filter -> refit to the filtered joints (so mesh
-and joints agree). Palms come from the caller (the detector node) or from the built-in palm detector.
+Per frame: the hand tracker (``perception.tracker``: palms, regions, landmarks, track ids) -> camera-space
+fit of the hand model (at the configured hand length) to the 2D keypoints through the camera, with
+MediaPipe's depth cues as a prior (``handmodel.camera_fit``) -> confidence (2D keypoints vs the projected
+fit) -> hold-on-doubt -> temporal filter -> refit to the filtered joints (so mesh and joints agree). Palms
+come from the caller (the detector node) or from the tracker's own palm detector.
 """
 
 from __future__ import annotations
@@ -22,20 +22,19 @@ from ..handmodel.fit import HandFitter
 from ..handmodel.hand_length import at_hand_length
 from ..handmodel.model import HandModel
 from ..perception.image_checks import check_rgb_image
-from ..perception.landmark_model import LandmarkModel, RegionLandmarks
+from ..perception.landmark_model import LandmarkModel
 from ..perception.palm_model import PalmModel
-from ..perception.regions import region_from_landmarks, region_from_palm, region_iou
-from ..perception.types import HandRegion, PalmDetection
+from ..perception.regions import region_iou
+from ..perception.tracker import HandTracker
+from ..perception.types import HandObservation, HandRegion, PalmDetection
 from ..tracking.confidence import hand_confidence
 from ..tracking.filtering import HandState
-from ..tracking.hold import TrackState
+from ..tracking.hold import HoldOutput, TrackState
 from .config import ReconstructionConfig
 from .track import Track
 from .types import FrameResult, ReconstructedHand, StageTimes
 
-ASSOCIATION_IOU = 0.5  # a new palm overlapping a tracked region this much is the same hand
-REATTACH_IOU = 0.3
-STAMP_JUMP_BACK_S = 1.0  # a new palm overlapping a held (lost) track's last region continues that track
+REATTACH_IOU = 0.3  # a new hand overlapping a held (lost) track's last region this much continues that track
 
 
 class HandReconstructor:
@@ -47,8 +46,11 @@ class HandReconstructor:
         self.config = cfg = config or ReconstructionConfig()
         common = {"variant": cfg.model_variant, "backend": cfg.backend, "device": cfg.device,
                   "precision": cfg.precision, "allow_convert": allow_convert, "log": log}
-        self.palm_model = PalmModel(**common) if with_palm_detector else None  # type: ignore[arg-type]
         self.landmark_model = LandmarkModel(**common)  # type: ignore[arg-type]
+        self.tracker = HandTracker(PalmModel(**common) if with_palm_detector else None,  # type: ignore[arg-type]
+                                   self.landmark_model, max_hands=cfg.max_hands,
+                                   min_detection_score=cfg.min_detection_score, min_presence=cfg.min_presence,
+                                   detection_mode=cfg.detection_mode, detect_every_n=cfg.detect_every_n)
         mano_dir = cfg.mano_dir if cfg.hand_model in ("auto", "mano") else None
         self.models: dict[str, HandModel] = {
             side: HandModel(at_hand_length(load_hand_model_data(side, mano_dir or None), cfg.hand_length_m))
@@ -56,10 +58,7 @@ class HandReconstructor:
         }
         self.fitters = {s: CameraSpaceFitter(m, warm_iterations=cfg.fit_iterations) for s, m in self.models.items()}
         self.refitters = {s: HandFitter(m, iterations=1) for s, m in self.models.items()}
-        self.tracks: list[Track] = []
-        self._next_id = 1
-        self._frames_since_detection = 0
-        self._last_stamp: float | None = None
+        self.tracks: dict[int, Track] = {}  # by the tracker's id (a re-attached track keeps its own track_id)
 
     @property
     def model_name(self) -> str:
@@ -67,13 +66,8 @@ class HandReconstructor:
 
     def reset(self) -> None:
         """Forget every track (e.g. after a jump in the image stream)."""
-        self.tracks = []
-        self._frames_since_detection = 0
-
-    def wants_detection(self) -> bool:
-        """Whether a palm detection would be used on the next frame (fewer than max_hands tracked)."""
-        tracked = sum(t.region is not None for t in self.tracks)
-        return tracked < self.config.max_hands
+        self.tracks = {}
+        self.tracker.reset()
 
     # ------------------------------------------------------------------------------------------------ frame
     def process(self, image_rgb: np.ndarray, camera: CameraModel, stamp_s: float,
@@ -87,111 +81,70 @@ class HandReconstructor:
         t0 = time.perf_counter()
         image = check_rgb_image(image_rgb, "image_rgb")
         camera.check_image_size(image.shape[1], image.shape[0])
-        cfg = self.config
-        if self._last_stamp is not None and stamp_s < self._last_stamp - STAMP_JUMP_BACK_S:
-            self.reset()  # the stream restarted (a looping bag or video): tracks and filters start over
-        self._last_stamp = float(stamp_s)
-        detector_ran = palms is not None
-        if palms is None and self.palm_model is not None and self._detection_due():
-            palms = self.palm_model.detect(image, cfg.min_detection_score)
-            detector_ran = True
-        self._frames_since_detection = 0 if detector_ran else self._frames_since_detection + 1
-        t1 = time.perf_counter()
-
-        candidates = self._candidates(list(palms or []))
-        results = self.landmark_model.process_regions(image, [region for _, region, _ in candidates])
-        t2 = time.perf_counter()
-
-        seen: set[int] = set()
+        frame = self.tracker.step(image, float(stamp_s), None if palms is None else list(palms))
+        if frame.restarted:  # the stream restarted (a looping bag or video): tracks and filters start over
+            self.tracks = {}
+        for key in frame.lost:
+            if key in self.tracks:
+                self.tracks[key].lose()
         geometry_s = fit_s = 0.0
         hands: list[ReconstructedHand] = []
-        found: list[HandRegion] = []  # landmark regions of this frame's hands
-        for (track, _, palm), res in zip(candidates, results, strict=True):
-            if res.presence < cfg.min_presence:
-                continue
-            # A palm region may overlap a tracked hand too little to be associated before the landmarks
-            # ran, and two tracks may converge on one hand; after the landmarks, a hand on top of one
-            # already found this frame is the same hand (the later track is dropped as lost).
-            region = region_from_landmarks(res.landmarks_px)  # where this hand is tracked next frame
-            if any(region_iou(region, r) > ASSOCIATION_IOU for r in found):
-                continue
-            if track is None:
-                track = self._attach(res, region, palm)
-            seen.add(track.track_id)
-            track.region = region
-            found.append(region)
-            g, f, hand = self._update_track(track, res, palm, camera, stamp_s)
+        for obs in frame.hands:
+            assert obs.track_id is not None
+            region = frame.tracked[obs.track_id]
+            track = self.tracks.get(obs.track_id) or self._attach(obs, region)
+            track.seen = True
+            g, f, hand = self._update_track(track, obs, region, camera, stamp_s)
             geometry_s += g
             fit_s += f
             if hand is not None:
                 hands.append(hand)
-        # Tracks not seen this frame: lost; they may still hold their last result for a while.
-        for track in self.tracks:
-            if track.track_id not in seen:
-                track.lose()
-                out = track.hold.update(stamp_s, None, 0.0)
+        # Tracks not seen this frame may still hold their last result for a while.
+        for track in self.tracks.values():
+            if not track.seen:
+                out = track.publish(stamp_s, None, 0.0)
                 if out.value is not None:
                     hands.append(_as_held(out.value))
-        self.tracks = [t for t in self.tracks if t.region is not None or t.hold.state is TrackState.HOLDING]
-        t3 = time.perf_counter()
-        times = StageTimes(detection=(t1 - t0) * 1e3, landmarks=(t2 - t1) * 1e3, geometry=geometry_s * 1e3,
-                           fit=fit_s * 1e3, total=(t3 - t0) * 1e3)
-        regions = [t.region for t in self.tracks if t.region is not None]
-        return FrameResult(float(stamp_s), hands, regions, detector_ran, times)
+        self.tracks = {k: t for k, t in self.tracks.items() if t.seen or t.hold.state is TrackState.HOLDING}
+        total_ms = (time.perf_counter() - t0) * 1e3
+        times = StageTimes(detection=frame.detection_ms, landmarks=frame.landmarks_ms, geometry=geometry_s * 1e3,
+                           fit=fit_s * 1e3, total=total_ms)
+        return FrameResult(float(stamp_s), hands, list(frame.tracked.values()), frame.detector_ran, times)
 
     # ----------------------------------------------------------------------------------------------- pieces
-    def _detection_due(self) -> bool:
-        if not self.wants_detection():
-            return False
-        tracked = any(t.region is not None for t in self.tracks)
-        return not tracked or self._frames_since_detection + 1 >= self.config.detect_every
-
-    def _candidates(self, palms: list[PalmDetection]
-                    ) -> list[tuple[Track | None, HandRegion, PalmDetection | None]]:
-        out: list[tuple[Track | None, HandRegion, PalmDetection | None]] = [
-            (t, t.region, None) for t in self.tracks if t.region is not None
-        ]
-        for palm in palms:
-            if len(out) >= self.config.max_hands:
-                break
-            region = region_from_palm(palm.box, palm.keypoints)
-            if any(region_iou(region, r) > ASSOCIATION_IOU for _, r, _ in out):
-                continue
-            out.append((None, region, palm))
-        return out
-
-    def _attach(self, res: RegionLandmarks, region: HandRegion, palm: PalmDetection | None) -> Track:
-        """A track for a new palm: a held (recently lost) track at the same place, else a new one."""
-        for track in self.tracks:
+    def _attach(self, obs: HandObservation, region: HandRegion) -> Track:
+        """The track of a hand the tracker just started: a held (lost) track at the same place, else a new one."""
+        assert obs.track_id is not None
+        palm_score = obs.palm.score if obs.palm else None
+        for key, track in self.tracks.items():
             last = track.last_hand
-            if track.region is None and last is not None and region_iou(region, last.region) > REATTACH_IOU:
-                track.region = region
-                track.palm_score = palm.score if palm else None
+            if not track.seen and last is not None and region_iou(region, last.region) > REATTACH_IOU:
+                del self.tracks[key]
+                track.palm_score = palm_score
+                self.tracks[obs.track_id] = track
                 return track
-        track = Track.start(self._next_id, region, palm.score if palm else None, res.p_true_right, self.config)
-        self._next_id += 1
-        self.tracks.append(track)
+        track = Track.start(obs.track_id, palm_score, obs.p_right, self.config)
+        self.tracks[obs.track_id] = track
         return track
 
-    def _update_track(self, track: Track, res: RegionLandmarks, palm: PalmDetection | None,
-                      camera: CameraModel, stamp_s: float) -> tuple[float, float, ReconstructedHand | None]:
+    def _update_track(self, track: Track, obs: HandObservation, region: HandRegion, camera: CameraModel,
+                      stamp_s: float) -> tuple[float, float, ReconstructedHand | None]:
         cfg = self.config
         t0 = time.perf_counter()
-        track.observe_side(res.p_true_right)
-        keypoints = np.asarray(res.landmarks_px[:, :2], dtype=np.float64)
-        obs = _observation(camera, keypoints, res)
+        track.observe_side(obs.p_right)
+        keypoints = np.asarray(obs.landmarks_px[:, :2], dtype=np.float64)
+        observation = _observation(camera, keypoints, obs)
         t1 = time.perf_counter()
-        if obs is None:  # too few keypoints inside the lens model's invertible region to place the hand
-            out = track.hold.update(stamp_s, None, 0.0)
-            return t1 - t0, 0.0, (_as_held(out.value) if out.value is not None else None)
-        fit = self.fitters[track.side].fit(obs, init=track.fit)
+        if observation is None:  # too few keypoints inside the lens model's invertible region to place the hand
+            return t1 - t0, 0.0, _shown(track.publish(stamp_s, None, 0.0))
+        fit = self.fitters[track.side].fit(observation, init=track.fit)
         joints = fit.keypoints[0]
         t2 = time.perf_counter()
         if not np.isfinite(fit.cost[0]):  # degenerate keypoints: nothing to place; hold the last result
-            out = track.hold.update(stamp_s, None, 0.0)
-            return t1 - t0, t2 - t1, (_as_held(out.value) if out.value is not None else None)
-        conf = hand_confidence(keypoints, camera.project(joints), detector_score=palm.score if palm else 1.0,
-                               presence_score=float(np.clip(res.presence, 0.0, 1.0)))
+            return t1 - t0, t2 - t1, _shown(track.publish(stamp_s, None, 0.0))
+        conf = hand_confidence(keypoints, camera.project(joints),
+                               detector_score=obs.palm.score if obs.palm else 1.0,
+                               presence_score=float(np.clip(obs.presence, 0.0, 1.0)))
         hand: ReconstructedHand | None = None
         fit_s = t2 - t1
         if conf.score >= cfg.confidence_threshold:
@@ -201,26 +154,19 @@ class HandReconstructor:
             if cfg.smoothing:
                 state = track.filter(stamp_s, state)
             t3 = time.perf_counter()
-            hand = self._hand(track, state.joints_cam, keypoints, fit, cfg.smoothing, conf.score, conf.per_joint,
-                              camera)
+            hand = self._hand(track, region, state.joints_cam, keypoints, fit, cfg.smoothing, conf.score,
+                              conf.per_joint, camera)
             fit_s += time.perf_counter() - t3
             geometry_s = (t1 - t0) + (t3 - t2)
         else:
             geometry_s = (t1 - t0) + (time.perf_counter() - t2)
-        out = track.hold.update(stamp_s, hand, conf.score)
-        if hand is not None:
-            track.last_hand = hand
-        if out.value is None:
-            return geometry_s, fit_s, None
-        return geometry_s, fit_s, (out.value if out.state is TrackState.TRACKING else _as_held(out.value))
+        return geometry_s, fit_s, _shown(track.publish(stamp_s, hand, conf.score))
 
-    def _hand(self, track: Track, joints: np.ndarray, keypoints_px: np.ndarray, fit: CameraFit, filtered: bool,
-              confidence: float, joint_conf: np.ndarray, camera: CameraModel) -> ReconstructedHand:
+    def _hand(self, track: Track, region: HandRegion, joints: np.ndarray, keypoints_px: np.ndarray, fit: CameraFit,
+              filtered: bool, confidence: float, joint_conf: np.ndarray, camera: CameraModel) -> ReconstructedHand:
         """Build the published hand; with ``filtered`` joints the model is first refitted to them (one 3D
         step from this frame's fit) so that mesh, frames and joints agree."""
         side = track.side
-        region = track.region
-        assert region is not None  # set from this frame's landmarks before the track is updated
         model = self.models[side]
         pose = fit.fit_result(model.num_shape)
         if filtered:
@@ -250,7 +196,7 @@ class HandReconstructor:
         )
 
 
-def _observation(camera: CameraModel, keypoints_px: np.ndarray, res: RegionLandmarks) -> KeypointObservation | None:
+def _observation(camera: CameraModel, keypoints_px: np.ndarray, obs: HandObservation) -> KeypointObservation | None:
     """The landmarks of one hand for the camera-space fit; keypoints the lens model cannot undistort get
     weight 0 (None when fewer than 3 palm keypoints remain)."""
     uv = camera.undistort_points(keypoints_px, "normalized")
@@ -261,8 +207,15 @@ def _observation(camera: CameraModel, keypoints_px: np.ndarray, res: RegionLandm
             return None
         uv = np.where(valid[:, None], uv, 0.0)
         weights = valid.astype(np.float64)[None]
-    return KeypointObservation(uv[None], np.asarray(res.landmarks_px, dtype=np.float64)[None],
-                               np.asarray(res.world_m, dtype=np.float64)[None], weights)
+    return KeypointObservation(uv[None], np.asarray(obs.landmarks_px, dtype=np.float64)[None],
+                               np.asarray(obs.world_landmarks_m, dtype=np.float64)[None], weights)
+
+
+def _shown(out: HoldOutput[ReconstructedHand]) -> ReconstructedHand | None:
+    """What a track publishes this frame: its confident hand, its held last hand (marked held), or nothing."""
+    if out.value is None:
+        return None
+    return out.value if out.state is TrackState.TRACKING else _as_held(out.value)
 
 
 def _as_held(hand: ReconstructedHand) -> ReconstructedHand:

@@ -1,13 +1,16 @@
-"""Per-hand state carried from frame to frame: identity, side, region, filters, hold and the last fit."""
+"""Per-hand reconstruction state carried from frame to frame: side, filters, hold and the last fit.
+
+The hand's region and track id come from :class:`hand_mesh_ros.perception.tracker.HandTracker`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from ..handmodel.camera_fit import CameraFit
-from ..perception.types import Handedness, HandRegion
+from ..perception.types import Handedness
 from ..tracking.filtering import HandTrackFilter, TrackFilterParams
-from ..tracking.hold import TrackHold
+from ..tracking.hold import HoldOutput, TrackHold, TrackState
 from ..tracking.one_euro import OneEuroParams
 from .config import ReconstructionConfig
 from .types import ReconstructedHand
@@ -27,24 +30,22 @@ def filter_params(cfg: ReconstructionConfig) -> TrackFilterParams:
 
 @dataclass
 class Track:
-    """One tracked hand. ``region`` is where to look in the next frame (None once the hand was lost and
-    the track only holds its last result)."""
+    """One reconstructed hand over time. ``seen``: its hand was found in the last frame (False once the
+    tracker lost it and the track only holds its last result)."""
 
     track_id: int
-    region: HandRegion | None
     p_right: float
     filter: HandTrackFilter
     hold: TrackHold[ReconstructedHand]
-    palm_score: float | None = None
+    palm_score: float | None = None  # the score of the palm that started (or re-attached) the track
+    seen: bool = True
     fit: CameraFit | None = None  # the last confident camera-space fit (warm start of the next frame)
     last_hand: ReconstructedHand | None = None  # the last confident result
 
     @classmethod
-    def start(cls, track_id: int, region: HandRegion, palm_score: float | None, p_right: float,
-              cfg: ReconstructionConfig) -> Track:
+    def start(cls, track_id: int, palm_score: float | None, p_right: float, cfg: ReconstructionConfig) -> Track:
         return cls(
             track_id=track_id,
-            region=region,
             p_right=p_right,
             filter=HandTrackFilter(filter_params(cfg)),
             hold=TrackHold(cfg.hold_time_s, cfg.confidence_threshold),
@@ -68,8 +69,19 @@ class Track:
             return True
         return False
 
+    def publish(self, stamp_s: float, hand: ReconstructedHand | None, confidence: float
+                ) -> HoldOutput[ReconstructedHand]:
+        """This frame's confident ``hand`` (or None) through the hold; once the hold gives up, the filters
+        restart so that a re-acquired hand does not slide from a stale position."""
+        out = self.hold.update(stamp_s, hand, confidence)
+        if hand is not None and out.state is TrackState.TRACKING:
+            self.last_hand = hand
+        if out.state is TrackState.IDLE:
+            self.filter.reset()
+        return out
+
     def lose(self) -> None:
-        """The hand was not seen: stop tracking its region, reset the filters (the hold keeps running)."""
-        self.region = None
+        """The hand was not seen: stop expecting it, reset the filters (the hold keeps running)."""
+        self.seen = False
         self.fit = None
         self.filter.reset()

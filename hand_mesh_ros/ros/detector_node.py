@@ -16,7 +16,7 @@ from sensor_msgs.msg import Image
 from hand_mesh_ros.msg import HandDetectionArray
 
 from ..perception.palm_model import PalmModel
-from ..reconstruction.scheduler import DetectionScheduler
+from ..perception.tracker import DetectionSchedule
 from . import params
 from .detection_msgs import palms_to_msg
 from .diagnostics import NodeHealth
@@ -44,7 +44,7 @@ class DetectorNode(ManagedNode):
         except Exception as exc:  # missing models, bad backend: say so and stay unconfigured
             self.get_logger().error(f"cannot configure the palm detector: {exc}")
             return TransitionCallbackReturn.FAILURE
-        self._schedule = DetectionScheduler(self.cfg.detection_mode, self.cfg.detect_every_n,
+        self._schedule = DetectionSchedule(self.cfg.detection_mode, self.cfg.detect_every_n,
                                             self.cfg.max_hands, self.cfg.tracking_timeout_s)
         self._pubs = {"detections": self.create_publisher(HandDetectionArray, "hand_detections", RESULTS)}
         self._health = NodeHealth(self, "palm detection")

@@ -4,20 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..reconstruction.config import ModelSettings, check_device
-from ..reconstruction.scheduler import MODES
-from ..settings import setting, validate
+from ..reconstruction.config import DetectionSettings
+from ..settings import check_device, setting, validate
 
 
 @dataclass(frozen=True)
-class DetectorConfig(ModelSettings):
-    max_hands: int = setting(2, "Most palms reported per image.", 1, 4)
-    min_detection_score: float = setting(0.5, "Palm detector score threshold.", 0.0, 1.0)
-    detection_mode: str = setting("on_demand", "When the palm detector runs: on_demand (only while fewer than "
-                                  "max_hands are tracked, as MediaPipe), every_frame, or every_n.",
-                                  choices=MODES)
-    detect_every_n: int = setting(10, "every_n mode: the period in frames; on_demand mode: how often to "
-                                  "look for more hands while some are tracked.", 1, 1000)
+class DetectorConfig(DetectionSettings):
     tracking_timeout_s: float = setting(0.5, "on_demand mode: tracking reports older than this count as "
                                         "no hand tracked, seconds.", 0.0, 10.0)
     autostart: bool = setting(True, "Configure and activate the lifecycle node at start-up.", read_only=True)

@@ -118,7 +118,7 @@ class ReconstructionNode(ManagedNode):
         if not self.node_cfg.external_detections:
             self._process(image, None)
             return
-        if self._rec.tracks:
+        if self._rec.tracker.tracked:
             palms, self._late_palms = self._late_palms, None
             self._process(image, palms)
             self._done.append(stamp_of(image))

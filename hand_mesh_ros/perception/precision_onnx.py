@@ -22,10 +22,11 @@ import onnx
 import torch
 from torch import nn
 
-from ..perception.convert import model_files, require_converted, torch_to_onnx
-from ..perception.graph_net import TfliteGraphNet
-from ..perception.layers import Dense
-from .engine_cache import PRECISIONS, file_sha256
+from ..gpu.engine_cache import PRECISIONS, file_sha256
+from .convert import torch_to_onnx
+from .graph_net import TfliteGraphNet
+from .layers import Dense
+from .model_cache import model_files, require_converted
 
 EXPORT_FORMAT = 1  # bump when the exported graphs change
 
@@ -112,7 +113,7 @@ def precision_onnx(
             if {k: have.get(k) for k in want} == want:
                 return path
             raise ValueError(f"no int8 model of {name} yet: calibrate it once with `python -m "
-                             "hand_mesh_ros.gpu.build_engines --precision int8 --calibration DIR`")
+                             "hand_mesh_ros.perception.build_engines --precision int8 --calibration DIR`")
         want["calibration"] = calibration_fingerprint(calibration)
     if have == want:
         return path

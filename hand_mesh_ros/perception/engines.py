@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..perception.convert import OUTPUT_NAMES
-from ..perception.sources import SOURCES
-from .availability import BackendUnavailableError, probe
-from .engine_cache import BatchProfile, EngineKey, file_sha256, load_or_build
+from ..gpu.availability import BackendUnavailableError, probe
+from ..gpu.engine_cache import BatchProfile, EngineKey, file_sha256, load_or_build
+from ..gpu.trt_engine import Log, TensorRTBackend, build_engine_bytes
+from .model_cache import OUTPUT_NAMES
 from .precision_onnx import precision_onnx
-from .trt_engine import Log, TensorRTBackend, build_engine_bytes
+from .sources import SOURCES
 
 # Batch profiles the nodes use: one letterboxed image for the palm detector, up to 4 hands (max_hands) for the
 # landmarks with room for palms and tracked regions of the same frame.

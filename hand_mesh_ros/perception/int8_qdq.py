@@ -24,9 +24,9 @@ import torch
 from onnx import helper, numpy_helper
 from torch import nn
 
-from ..perception.landmark_model import PIXEL_SCALE
-from ..perception.regions import crop_region, full_image_region
+from .landmark_model import PIXEL_SCALE
 from .precision_onnx import load_net
+from .regions import crop_region, full_image_region
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 MAX_IMAGES = 300
@@ -97,7 +97,7 @@ def calibration_images(folder: Path | None) -> list[Path]:
     """The image files of a calibration folder (recursively, sorted, at most MAX_IMAGES)."""
     if folder is None:
         raise ValueError("int8 needs calibration images: pass a folder of images with hands (e.g. "
-                         "`python -m hand_mesh_ros.gpu.build_engines --precision int8 --calibration DIR`)")
+                         "`python -m hand_mesh_ros.perception.build_engines --precision int8 --calibration DIR`)")
     if not Path(folder).is_dir():
         raise ValueError(f"calibration folder {folder} does not exist")
     files = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
@@ -130,7 +130,7 @@ def calibration_inputs(name: str, folder: Path, models_dir: Path | None = None, 
             crop, _ = crop_region(img, full_image_region(img.shape[1], img.shape[0]), 192, cv2.BORDER_CONSTANT)
             samples.append(crop)
     else:
-        from ..perception.pipeline import HandPerception
+        from .pipeline import HandPerception
 
         perception = HandPerception(variant=name.rsplit("_", 1)[1], backend="onnxruntime", models_dir=models_dir)
         for img in images:

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m hand_mesh_ros.gpu.build_engines [--variant full|lite|all] [--precision fp16|fp32|int8]
+    python -m hand_mesh_ros.perception.build_engines [--variant full|lite|all] [--precision fp16|fp32|int8]
         [--max-batch N] [--device cuda:0] [--calibration DIR] [--force]
 
 Engines land in ``$HAND_MESH_ROS_CACHE/engines`` keyed by model, precision, batch profile, ONNX hash, GPU and
@@ -16,9 +16,9 @@ import sys
 import time
 from pathlib import Path
 
-from ..perception.convert import VARIANTS, convert_models
-from .availability import probe
-from .engine_cache import PRECISIONS, BatchProfile
+from ..gpu.availability import probe
+from ..gpu.engine_cache import PRECISIONS, BatchProfile
+from .convert import VARIANTS, convert_models
 from .engines import DEFAULT_PROFILES, engine_for, family
 
 
