@@ -87,7 +87,7 @@ def real_data(mano_dir: str | None) -> None:
 def video_observations(limit: int) -> tuple[list[KeypointObservation], str]:
     """Per-frame observations of the right hand in the ASL reference video (our perception, tracking)."""
     from hand_mesh_ros.perception.pipeline import HandPerception
-    from hand_mesh_ros.ros.frame_source import read_frames
+    from hand_mesh_ros.tools.frame_source import read_frames
 
     path = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mediapipe_reference" / "asl_hand.25fps.mp4"
     if not path.is_file():

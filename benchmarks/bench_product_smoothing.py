@@ -18,7 +18,7 @@ from bench_geometry_smoothing import lag_frames, mean_acceleration, zero_phase_r
 
 from hand_mesh_ros.geometry.camera import CameraModel
 from hand_mesh_ros.reconstruction import HandReconstructor, ReconstructionConfig
-from hand_mesh_ros.ros.frame_source import read_frames
+from hand_mesh_ros.tools.frame_source import read_frames
 
 VIDEO = Path(__file__).resolve().parents[2] / "shared" / "data" / "mediapipe_reference" / "asl_hand.25fps.mp4"
 

@@ -35,7 +35,7 @@ def _rclpy_or_skip():  # type: ignore[no-untyped-def]
 def ros_context() -> Iterator[object]:
     """An initialised rclpy context; refuses to start unless DDS discovery is limited to localhost."""
     rclpy = _rclpy_or_skip()
-    from hand_mesh_ros.ros.local_dds import require_local_dds
+    from hand_mesh_ros.tools.local_dds import require_local_dds
 
     require_local_dds()
     context = rclpy.context.Context()

@@ -12,7 +12,7 @@ from hand_mesh_ros.geometry.camera import CameraModel, InvalidIntrinsics
 
 @pytest.fixture(scope="module")
 def asl_frames(shared_data: Path) -> list[np.ndarray]:
-    from hand_mesh_ros.ros.frame_source import read_frames
+    from hand_mesh_ros.tools.frame_source import read_frames
 
     return list(read_frames(shared_data / "mediapipe_reference" / "asl_hand.25fps.mp4", limit=60))
 

@@ -27,7 +27,7 @@ def _hand_array(msg, stamp_ns: int, joints: np.ndarray, side: int):  # type: ign
 
 def test_bag_report_against_truth(ros_messages, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from hand_mesh_ros.evaluation.bag_report import main as report_main
-    from hand_mesh_ros.ros.bag_io import BagRecorder
+    from hand_mesh_ros.tools.bag_io import BagRecorder
 
     rng = np.random.default_rng(0)
     bag = tmp_path / "run"
@@ -53,10 +53,10 @@ def test_replay_records_outputs_for_every_image(shared_data: Path, tmp_path: Pat
 
     from hand_mesh_ros.bagfiles import read_messages
     from hand_mesh_ros.geometry.camera import CameraModel
-    from hand_mesh_ros.ros.bag_io import BagRecorder
     from hand_mesh_ros.ros.camera_info import camera_info_from_model
-    from hand_mesh_ros.ros.frame_source import read_frames
     from hand_mesh_ros.ros.image_conversion import rgb_to_image
+    from hand_mesh_ros.tools.bag_io import BagRecorder
+    from hand_mesh_ros.tools.frame_source import read_frames
 
     frames = list(read_frames(shared_data / "mediapipe_reference" / "asl_hand.25fps.mp4", limit=8))
     h, w = frames[0].shape[:2]
@@ -70,7 +70,7 @@ def test_replay_records_outputs_for_every_image(shared_data: Path, tmp_path: Pat
             rec.write("/cam/info", camera_info_from_model(camera, header), ns)
             rec.write("/cam/image", rgb_to_image(rgb, header), ns)
     out = tmp_path / "outputs"
-    proc = subprocess.run([sys.executable, "-m", "hand_mesh_ros.ros.bag_replay", str(source), str(out)],
+    proc = subprocess.run([sys.executable, "-m", "hand_mesh_ros.tools.bag_replay", str(source), str(out)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     hands = [m.msg for m in read_messages(out, ["/hands"])]
@@ -84,7 +84,7 @@ def test_replay_records_outputs_for_every_image(shared_data: Path, tmp_path: Pat
 def test_demo_command_runs_and_scores(tmp_path: Path) -> None:
     pytest.importorskip("onnxruntime")
     out = tmp_path / "demo"
-    proc = subprocess.run([sys.executable, "-m", "hand_mesh_ros.ros.demo", "--frames", "12", "--out", str(out)],
+    proc = subprocess.run([sys.executable, "-m", "hand_mesh_ros.tools.demo", "--frames", "12", "--out", str(out)],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())

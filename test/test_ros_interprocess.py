@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hand_mesh_ros.ros.local_dds import NonLocalDiscoveryError, local_dds_problems, require_local_dds
+from hand_mesh_ros.tools.local_dds import NonLocalDiscoveryError, local_dds_problems, require_local_dds
 
 HELPER = Path(__file__).parent / "ros_helpers" / "publish_hand_array.py"
 LOCAL = {"ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST", "ROS_DOMAIN_ID": "42"}

@@ -25,11 +25,11 @@ def node_run(request: pytest.FixtureRequest, shared_data: Path,  # type: ignore[
     the backend of the parameter (TensorRT only where a GPU can run it; its engines are built first)."""
     rclpy = pytest.importorskip("rclpy")
     from hand_mesh_ros.geometry.camera import CameraModel
-    from hand_mesh_ros.ros.frame_source import read_frames
-    from hand_mesh_ros.ros.launcher import NodeProcesses
-    from hand_mesh_ros.ros.local_dds import require_local_dds
-    from hand_mesh_ros.ros.player import FramePlayer
-    from hand_mesh_ros.ros.result_listener import ResultListener
+    from hand_mesh_ros.tools.frame_source import read_frames
+    from hand_mesh_ros.tools.launcher import NodeProcesses
+    from hand_mesh_ros.tools.local_dds import require_local_dds
+    from hand_mesh_ros.tools.player import FramePlayer
+    from hand_mesh_ros.tools.result_listener import ResultListener
 
     require_local_dds()
     backend = request.param

@@ -1,4 +1,5 @@
-"""Thin ROS 2 layer: message conversion, parameters, publishing.
+"""Thin ROS 2 layer: the detector and reconstruction nodes and their message, parameter, QoS, TF and diagnostics
+adapters.
 
-Everything else lives in the ROS-free core.
+Everything else lives in the ROS-free core; programs that drive the nodes (demo, bag replay) in ``tools/``.
 """

@@ -46,7 +46,7 @@ class DetectorNode(ManagedNode):
             return TransitionCallbackReturn.FAILURE
         self._schedule = DetectionSchedule(self.cfg.detection_mode, self.cfg.detect_every_n,
                                             self.cfg.max_hands, self.cfg.tracking_timeout_s)
-        self._pubs = {"detections": self.create_publisher(HandDetectionArray, "hand_detections", RESULTS)}
+        self.add_output("detections", HandDetectionArray, "hand_detections", RESULTS)
         self._health = NodeHealth(self, "palm detection")
         self._health.extra["backend"] = self._model.backend.name
         self.get_logger().info(f"palm detector ready ({self.cfg.model_variant}, {self._model.backend.name}, "

@@ -1,11 +1,16 @@
-"""What our lifecycle nodes share: subscriptions made on activate, publishers and health made on configure,
-and their tear-down on deactivate / cleanup / shutdown."""
+"""What our lifecycle nodes share: subscriptions made on activate, lifecycle publishers and health made on
+configure, and their tear-down on deactivate / cleanup / shutdown.
+
+Outputs are lifecycle publishers: they publish only while the node is active (rclpy enables them on activate
+and disables them on deactivate), so a deactivated node goes quiet even for a frame already being processed.
+Diagnostics keep publishing in every state."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.qos import QoSProfile
 
 from .diagnostics import NodeHealth
 
@@ -16,6 +21,16 @@ class ManagedNode(LifecycleNode):
         self._subs: list[Any] = []
         self._pubs: dict[str, Any] = {}
         self._health: NodeHealth | None = None
+
+    def add_output(self, key: str, msg_type: Any, topic: str, qos: QoSProfile) -> Any:
+        """Create the lifecycle publisher ``key`` of this node's outputs."""
+        self._pubs[key] = self.create_lifecycle_publisher(msg_type, topic, qos)
+        return self._pubs[key]
+
+    def wanted(self, key: str) -> bool:
+        """Whether output ``key`` exists and someone subscribes to it (else it need not be built)."""
+        pub = self._pubs.get(key)
+        return pub is not None and pub.get_subscription_count() > 0
 
     def release(self) -> None:
         """Drop what ``on_configure`` loaded (models); subclasses extend it."""
@@ -31,7 +46,7 @@ class ManagedNode(LifecycleNode):
         if self._health is not None:
             self._health.destroy()
         for pub in self._pubs.values():
-            self.destroy_publisher(pub)
+            self.destroy_lifecycle_publisher(pub)
         self._pubs, self._health = {}, None
         self.release()
         return TransitionCallbackReturn.SUCCESS

@@ -65,25 +65,28 @@ class ReconstructionNode(ManagedNode):
         except Exception as exc:  # missing models or hand model, bad settings: say so, stay unconfigured
             self.get_logger().error(f"cannot configure the reconstruction: {exc}")
             return TransitionCallbackReturn.FAILURE
-        self._pubs = {
-            "hands": self.create_publisher(HandArray, "hands", RESULTS),
-            "markers": self.create_publisher(MarkerArray, "hand_markers", RESULTS),
-            "tracked": self.create_publisher(HandDetectionArray, "tracked_hands", RESULTS),
-            "topology": self.create_publisher(MeshTopology, "hand_mesh_topology", LATCHED),
-        }
+        self.add_output("hands", HandArray, "hands", RESULTS)
+        self.add_output("tracked", HandDetectionArray, "tracked_hands", RESULTS)
+        self.add_output("topology", MeshTopology, "hand_mesh_topology", LATCHED)
+        if self.node_cfg.publish_markers:
+            self.add_output("markers", MarkerArray, "hand_markers", RESULTS)
         if self.node_cfg.publish_debug_image:
-            self._pubs["debug"] = self.create_publisher(Image, "hand_debug_image", RESULTS)
+            self.add_output("debug", Image, "hand_debug_image", RESULTS)
         self._tf = TfPublisher(self) if self.node_cfg.publish_tf else None
+        if self._tf is not None and self._tf.publisher is not None:
+            self._pubs["tf"] = self._tf.publisher
         self._health = NodeHealth(self, "hand reconstruction")
         self._health.extra["landmark backend"] = self._rec.landmark_model.backend.name
-        for side, model in self._rec.models.items():
-            self._pubs["topology"].publish(
-                topology_msg(model.name, side, model.faces, model.v_template.shape[0]))
         self.get_logger().info(f"reconstruction ready: hand model {self._rec.model_name}, "
                                f"{self.cfg.model_variant} landmarks on {self._rec.landmark_model.backend.name}")
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        result = super().on_activate(state)  # enables the outputs
+        assert self._rec is not None
+        for side, model in self._rec.models.items():  # latched: late subscribers get it too
+            self._pubs["topology"].publish(
+                topology_msg(model.name, side, model.faces, model.v_template.shape[0]))
         self._subs = [
             self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, SENSOR),
             self.create_subscription(Image, "image", self._on_image, SENSOR),
@@ -92,7 +95,7 @@ class ReconstructionNode(ManagedNode):
             self._feed, self._sync_dropped = make_synchronizer(2, self._on_matched, self.node_cfg.sync_queue_size)
             self._subs.append(self.create_subscription(HandDetectionArray, "hand_detections",
                                                        lambda m: self._feed(1, m), RESULTS))
-        return super().on_activate(state)
+        return result
 
     def release(self) -> None:
         self._rec = None
@@ -163,18 +166,20 @@ class ReconstructionNode(ManagedNode):
         self._publish_extras(header, rgb, result)
 
     def _publish_extras(self, header: Any, rgb: Any, result: Any) -> None:
+        """Markers, TF and the debug image; markers and the debug image are only built for subscribers."""
         cfg = self.node_cfg
         ids = {h.track_id for h in result.hands}
-        if cfg.publish_markers:
+        if self.wanted("markers"):
             markers = hand_markers_cdr(header, result.hands, sorted(self._shown - ids), cfg.marker_lifetime_s,
                                        cfg.mesh_alpha, cfg.publish_mesh_markers)
             self._pubs["markers"].publish(markers)
-        self._shown = ids
+            self._shown = ids
+        else:
+            self._shown = set()  # nothing shown: markers published earlier expire by their lifetime
         if self._tf is not None and result.hands:
             self._tf.send(hand_transforms(header, result.hands, cfg.tf_prefix))
-        if "debug" in self._pubs:
+        if self.wanted("debug"):
             self._pubs["debug"].publish(rgb_to_image(draw_hands(rgb, result.hands, self._camera), header))
-
 
 def main() -> int:
     return run(ReconstructionNode)

@@ -9,10 +9,15 @@ from .qos import TF
 
 
 class TfPublisher:
-    """Sends ``geometry_msgs/TransformStamped`` lists on ``/tf`` in one message per call."""
+    """Sends ``geometry_msgs/TransformStamped`` lists on ``/tf`` in one message per call.
+
+    Without tf2_ros the publisher is a lifecycle publisher when ``node`` is a lifecycle node (``publisher``:
+    for the node to destroy on cleanup; None with tf2_ros).
+    """
 
     def __init__(self, node: Any) -> None:
         self.backend: str
+        self.publisher: Any = None
         try:
             from tf2_ros import TransformBroadcaster
         except ImportError:
@@ -26,7 +31,8 @@ class TfPublisher:
 
             self._broadcaster = None
             self._msg_type = TFMessage
-            self._pub = node.create_publisher(TFMessage, "/tf", TF)
+            create = getattr(node, "create_lifecycle_publisher", node.create_publisher)
+            self._pub = self.publisher = create(TFMessage, "/tf", TF)
             self.backend = "tf2_msgs"
 
     def send(self, transforms: Sequence[Any]) -> None:

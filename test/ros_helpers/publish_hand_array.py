@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 import time
 
-from hand_mesh_ros.ros.local_dds import require_local_dds
+from hand_mesh_ros.tools.local_dds import require_local_dds
 
 
 def main() -> int:

@@ -2,7 +2,7 @@
 
 Used by the demo, the tests and the benchmark; also a command for trying the nodes on a video file:
 
-    python -m hand_mesh_ros.ros.player VIDEO_OR_FOLDER [--fps 25] [--focal PX] [--frame camera_optical_frame]
+    python -m hand_mesh_ros.tools.player VIDEO_OR_FOLDER [--fps 25] [--focal PX] [--frame camera_optical_frame]
 
 (the pinhole camera assumed for a video has f = image height and the principal point at the centre
 unless --focal is given.)
@@ -22,11 +22,11 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 
 from ..geometry.camera import CameraModel
-from .camera_info import camera_info_from_model
+from ..ros.camera_info import camera_info_from_model
+from ..ros.image_conversion import rgb_to_image
+from ..ros.qos import SENSOR
 from .frame_source import read_frames, video_fps
-from .image_conversion import rgb_to_image
 from .local_dds import require_local_dds
-from .qos import SENSOR
 
 
 class FramePlayer:

@@ -1,8 +1,8 @@
 """The main job on an embedded default: both nodes on a generated hand sequence, recorded and scored.
 
-    python -m hand_mesh_ros.ros.demo [--out out/demo] [--frames 60] [--fps 15]
-    python -m hand_mesh_ros.ros.demo --video FILE [--focal PX]          # a video file instead
-    python -m hand_mesh_ros.ros.demo --camera-topics IMAGE INFO --seconds 20   # a live camera
+    python -m hand_mesh_ros.tools.demo [--out out/demo] [--frames 60] [--fps 15]
+    python -m hand_mesh_ros.tools.demo --video FILE [--focal PX]          # a video file instead
+    python -m hand_mesh_ros.tools.demo --camera-topics IMAGE INFO --seconds 20   # a live camera
 
 With no argument it renders a short sequence of the open hand model (both hands, several poses and
 depths, skin shading over a background; cached after the first run) with known intrinsics and ground
@@ -33,10 +33,10 @@ from hand_mesh_ros.msg import Hand, HandArray
 
 from ..evaluation.metrics import mpjpe, pa_mpjpe, root_error
 from ..geometry.camera import CameraModel
+from ..ros.hand_msgs import drawing_of, joints_of, side_of
 from ..visualization.overlay import draw_hands, image_strip
 from .bag_io import BagRecorder
 from .frame_source import read_frames, video_fps
-from .hand_msgs import drawing_of, joints_of, side_of
 from .local_dds import require_local_dds
 from .session import FrameOutcome, PipelineSession
 

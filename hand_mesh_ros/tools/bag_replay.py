@@ -1,6 +1,6 @@
 """Replay the images and camera info of a recorded bag through the nodes and record their outputs.
 
-    python -m hand_mesh_ros.ros.bag_replay INPUT_BAG OUTPUT_BAG [--image-topic T] [--info-topic T]
+    python -m hand_mesh_ros.tools.bag_replay INPUT_BAG OUTPUT_BAG [--image-topic T] [--info-topic T]
                                           [--storage mcap|sqlite3] [--limit N]
 
 Input: a rosbag2 folder (sqlite3 or MCAP) with sensor_msgs/Image and sensor_msgs/CameraInfo. Each image is
@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..geometry.camera import CameraModel
+from ..ros.camera_info import camera_model_from_info
+from ..ros.image_conversion import image_to_rgb
 from .bag_io import BagRecorder, bag_topics, read_bag
-from .camera_info import camera_model_from_info
-from .image_conversion import image_to_rgb
 from .local_dds import require_local_dds
 from .session import PipelineSession
 

@@ -18,8 +18,8 @@ import rclpy
 from rclpy.executors import SingleThreadedExecutor
 
 from ..geometry.camera import CameraModel
+from ..ros.camera_info import camera_info_from_model
 from .bag_io import BagRecorder, type_name
-from .camera_info import camera_info_from_model
 from .launcher import NodeProcesses
 from .player import FramePlayer
 from .result_listener import OUTPUT_TOPICS, ResultListener
@@ -85,7 +85,7 @@ class PipelineSession:
 
         from hand_mesh_ros.msg import HandDetectionArray
 
-        from .qos import RESULTS, TF
+        from ..ros.qos import RESULTS, TF
 
         for topic, msg_type, qos in (("hand_markers", MarkerArray, RESULTS), ("/tf", TFMessage, TF),
                                      ("hand_detections", HandDetectionArray, RESULTS),
@@ -142,7 +142,7 @@ class PipelineSession:
         header = self.player.publish(rgb, camera, stamp_ns)
         stamp = (header.stamp.sec, header.stamp.nanosec)
         if self.recorder is not None:
-            from .image_conversion import rgb_to_image
+            from ..ros.image_conversion import rgb_to_image
 
             self.recorder.write("/camera/image_raw", rgb_to_image(rgb, header), stamp_ns)
             self.recorder.write("/camera/camera_info", camera_info_from_model(camera, header), stamp_ns)

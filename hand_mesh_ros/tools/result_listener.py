@@ -13,8 +13,8 @@ from visualization_msgs.msg import MarkerArray
 
 from hand_mesh_ros.msg import HandArray, HandDetectionArray, MeshTopology
 
-from .qos import LATCHED, RESULTS, TF
-from .stamp_sync import Stamp, stamp_of
+from ..ros.qos import LATCHED, RESULTS, TF
+from ..ros.stamp_sync import Stamp, stamp_of
 
 
 @dataclass
