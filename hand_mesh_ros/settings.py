@@ -8,8 +8,10 @@ as a ROS parameter with that description and range (``hand_mesh_ros.ros.params``
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 Value = bool | int | float | str
 
@@ -87,3 +89,26 @@ def check_device(name: str, value: str, allow_auto: bool) -> None:
     except ValueError:
         choices = "auto, cpu, cuda or cuda:N" if allow_auto else "cpu, cuda or cuda:N"
         raise ValueError(f"invalid settings: {name} must be {choices}; got {value!r}") from None
+
+
+T = TypeVar("T")
+
+
+def refusing_removed(removed: Mapping[str, str]) -> Callable[[type[T]], type[T]]:
+    """Class decorator for a settings dataclass: its constructor refuses the names in ``removed`` (a setting
+    that no longer exists -> what to do instead) with a ValueError saying so, instead of a bare TypeError."""
+
+    def decorate(cls: type[T]) -> type[T]:
+        generated = cls.__init__
+
+        @functools.wraps(generated)
+        def init(self: Any, *args: Any, **kwargs: Any) -> None:
+            problems = [f"'{n}' is no longer a setting: {removed[n]}" for n in kwargs if n in removed]
+            if problems:
+                raise ValueError("; ".join(problems))
+            generated(self, *args, **kwargs)
+
+        cls.__init__ = init  # type: ignore[method-assign]
+        return cls
+
+    return decorate

@@ -66,5 +66,7 @@ def test_bad_batches_and_config_are_rejected(perception_full, converted_models: 
         PerceptionConfig(max_hands=0)
     with pytest.raises(ValueError, match="min_presence"):
         PerceptionConfig(min_presence=1.5)
+    with pytest.raises(ValueError, match="detect_every_n"):  # a renamed setting says its new name
+        PerceptionConfig(detect_every=5)
     with pytest.raises(ValueError, match="unknown backend"):
         HandPerception(backend="openvino", models_dir=converted_models)

@@ -35,6 +35,7 @@ class Scene:
     def __init__(self, *centres: tuple[float, float]) -> None:
         self.centres = [np.array(c, dtype=np.float64) for c in centres]
         self.palm_offset = np.zeros(2)
+        self.p_right = 0.9  # every hand's probability of being a right hand
 
 
 class StandInPalms:
@@ -59,7 +60,7 @@ class StandInLandmarks:
         if not near:
             return RegionLandmarks(landmarks_at(np.zeros(2)), np.zeros((21, 3)), 0.0, 0.5)
         centre = min(near, key=lambda c: float(np.hypot(c[0] - region.cx, c[1] - region.cy)))
-        return RegionLandmarks(landmarks_at(centre), np.zeros((21, 3)), 0.99, 0.9)
+        return RegionLandmarks(landmarks_at(centre), np.zeros((21, 3)), 0.99, self.scene.p_right)
 
 
 def make(scene: Scene, with_palms: bool = True, **options: object) -> tuple[HandTracker, StandInPalms,
@@ -112,6 +113,45 @@ def test_a_hand_found_twice_in_one_frame_is_one_hand() -> None:
     assert [h.track_id for h in frame.hands] == [1] and frame.lost == [] and list(frame.tracked) == [1]
 
 
+def test_tracks_that_converge_on_one_hand_merge() -> None:
+    scene = Scene((150, 200), (220, 200))  # close, but far enough apart to be two hands
+    tracker, _, _ = make(scene, max_hands=2)
+    assert [h.track_id for h in tracker.step(IMAGE, 0.0).hands] == [1, 2]
+    scene.centres.pop()  # the second region now holds the first hand
+    frame = tracker.step(IMAGE, 1 / 30)
+    assert [h.track_id for h in frame.hands] == [1]
+    assert frame.merged == [2] and frame.lost == [] and list(frame.tracked) == [1]
+
+
+def test_a_hand_lost_moments_ago_keeps_its_id_if_it_is_the_same_side() -> None:
+    scene = Scene((150, 200))
+    tracker, _, _ = make(scene, max_hands=1, reattach_s=0.3)
+    tracker.step(IMAGE, 0.0)
+    hand = scene.centres.pop()
+    assert tracker.step(IMAGE, 0.1).lost == [1]
+    scene.centres.append(hand + 10.0)  # back near where it was lost, same side
+    back = tracker.step(IMAGE, 0.2)
+    assert [(h.track_id, h.palm is not None) for h in back.hands] == [(1, True)]
+
+    scene.centres.pop()
+    tracker.step(IMAGE, 0.3)
+    scene.p_right = 0.1  # a left hand where the right one was lost: another hand
+    scene.centres.append(hand)
+    assert [h.track_id for h in tracker.step(IMAGE, 0.4).hands] == [2]
+    scene.centres.pop()
+    tracker.step(IMAGE, 0.5)
+    scene.centres.append(hand)
+    assert [h.track_id for h in tracker.step(IMAGE, 0.9).hands] == [3]  # lost too long ago
+
+    other = Scene((150, 200))
+    lone, _, _ = make(other, max_hands=1)  # reattach_s 0 (the default): never
+    lone.step(IMAGE, 0.0)
+    gone = other.centres.pop()
+    lone.step(IMAGE, 0.1)
+    other.centres.append(gone)
+    assert [h.track_id for h in lone.step(IMAGE, 0.2).hands] == [2]
+
+
 def test_external_palms_cap_restart_and_single_images() -> None:
     scene = Scene((150, 200), (450, 200))
     tracker, _, _ = make(scene, with_palms=False, max_hands=1)
@@ -121,10 +161,8 @@ def test_external_palms_cap_restart_and_single_images() -> None:
     frame = tracker.step(IMAGE, 2 / 30)
     assert not frame.detector_ran and [h.track_id for h in frame.hands] == [1]
 
-    frame = tracker.step(IMAGE, 1.5 / 30)  # a little out of order: still the same stream
-    assert not frame.restarted and list(frame.tracked) == [1]
-    frame = tracker.step(IMAGE, -2.0)  # stamps jumped back: a looping bag restarted
-    assert frame.restarted and frame.hands == [] and frame.tracked == {}
+    frame = tracker.step(IMAGE, 1.5 / 30)  # stamps stepped back: the stream restarted (a looping bag)
+    assert frame.restarted and frame.hands == [] and frame.tracked == {} and frame.lost == [1]
 
     with pytest.raises(ValueError, match="no palm detector"):
         tracker.detect(IMAGE)

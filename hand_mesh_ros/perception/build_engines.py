@@ -27,7 +27,8 @@ def log(message: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m hand_mesh_ros.perception.build_engines",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("--variant", choices=["full", "lite", "all"], default="full")
     parser.add_argument("--precision", choices=PRECISIONS, default="fp16")
     parser.add_argument("--max-batch", type=int, default=None,

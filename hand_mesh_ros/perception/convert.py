@@ -129,7 +129,8 @@ def convert_models(
 
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m hand_mesh_ros.perception.convert",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument(
         "--wheel", type=Path, help="a local mediapipe-0.10.21 wheel (default: download with pip)"
     )

@@ -8,12 +8,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..settings import refusing_removed
 from .landmark_model import LandmarkModel
 from .palm_model import PalmModel
 from .tracker import DetectionSchedule, HandTracker
 from .types import HandObservation
 
 
+@refusing_removed({"detect_every": "renamed detect_every_n (with detection_mode, as in the ROS nodes)"})
 @dataclass(frozen=True)
 class PerceptionConfig:
     """Settings of :class:`HandPerception`.

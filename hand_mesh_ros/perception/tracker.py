@@ -5,7 +5,8 @@ found elsewhere, e.g. by the detector node) -> each hand is looked for in the re
 the previous frame, and new palms become regions unless they overlap a tracked one -> the landmark network
 runs on the regions -> hands below the presence threshold are dropped, a hand found on top of another found
 this frame is the same hand -> each hand's landmarks give its region in the next frame. Every hand keeps a
-track id while it is tracked; a hand that starts from a palm gets a new one.
+track id while it is tracked; a hand that starts from a palm gets a new one, unless a hand of the same side
+was lost at the same place moments ago (``reattach_s``): then it continues that track.
 """
 
 from __future__ import annotations
@@ -21,11 +22,14 @@ from .image_checks import check_rgb_image
 from .landmark_model import LandmarkModel, RegionLandmarks
 from .palm_model import PalmModel
 from .regions import region_from_landmarks, region_from_palm, region_iou
-from .types import HandObservation, HandRegion, PalmDetection
+from .types import Handedness, HandObservation, HandRegion, PalmDetection
 
 MODES = ("on_demand", "every_frame", "every_n")
 ASSOCIATION_IOU = 0.5  # two regions overlapping this much (intersection over union) hold the same hand
-STREAM_RESTART_S = 1.0  # image stamps this much older than the last one: the stream restarted (a looping bag)
+REATTACH_IOU = 0.3  # a new hand overlapping a just-lost hand of its side this much continues its track
+# A tracking report this much newer than the image being scheduled means the stream restarted (the detector
+# node's reports come from another process and may run a little ahead of its images).
+STREAM_RESTART_S = 1.0
 
 
 class DetectionSchedule:
@@ -34,8 +38,9 @@ class DetectionSchedule:
     ``on_demand`` (MediaPipe's behaviour, the default): at once when no hand is tracked; every ``every_n``-th
     frame while some but fewer than ``max_hands`` are tracked (to look for more); never while ``max_hands``
     are. ``every_frame``: always. ``every_n``: every ``every_n``-th frame. A tracking report older than
-    ``timeout_s`` (whoever tracks stopped answering) counts as "none tracked"; stamps that jump back by more
-    than :data:`STREAM_RESTART_S` forget the report. Raises ValueError for an unknown mode or ``every_n < 1``.
+    ``timeout_s`` (whoever tracks stopped answering) counts as "none tracked"; an image more than
+    :data:`STREAM_RESTART_S` older than the report (the stream restarted) forgets it. Raises ValueError for an
+    unknown mode or ``every_n < 1``.
     """
 
     def __init__(self, mode: str = "on_demand", every_n: int = 1, max_hands: int = 2,
@@ -55,14 +60,16 @@ class DetectionSchedule:
         self._since_detection = 10**9
 
     def report_tracked(self, count: int, stamp_s: float | None = None) -> None:
-        """``count`` hands are tracked into the frame after the one at ``stamp_s`` (a report more than
-        :data:`STREAM_RESTART_S` older than the last one is ignored until the frames show the restart)."""
-        if stamp_s is None or self._tracked_stamp is None or stamp_s >= self._tracked_stamp - STREAM_RESTART_S:
+        """``count`` hands are tracked into the frame after the one at ``stamp_s`` (a report older than the
+        last one is ignored: reports arrive late, and a restart is seen in :meth:`due` first)."""
+        if stamp_s is None or self._tracked_stamp is None or stamp_s >= self._tracked_stamp:
             self._tracked, self._reported = int(count), True
             self._tracked_stamp = None if stamp_s is None else float(stamp_s)
 
     def due(self, stamp_s: float | None = None) -> bool:
-        """Whether the palm detector should run on the frame at ``stamp_s`` (count it with :meth:`record`)."""
+        """Whether the palm detector should run on the frame at ``stamp_s`` (count it with :meth:`record`).
+
+        Forgets the tracking report when it is stale or the stream restarted, so call it once per frame."""
         if self.mode == "every_frame":
             return True
         next_period = self._since_detection + 1 >= self.every_n
@@ -92,9 +99,11 @@ class TrackedFrame:
     """What the tracker found in one frame.
 
     hands: the hands found, each with its ``track_id`` (a hand whose ``palm`` is set started from a palm this
-    frame and has a new id); tracked: track id -> the region each hand is looked for in the next frame; lost:
-    the ids that were tracked into this frame and not found; detector_ran: palms were detected (here or by the
-    caller) for this frame; restarted: the stamps jumped back, every track was dropped before this frame;
+    frame and has a new id, or continues a track lost moments ago); tracked: track id -> the region each hand
+    is looked for in the next frame; lost: the ids that were tracked into this frame and not found (on a
+    restart: every id tracked before it); merged: the ids whose region converged on another hand found this
+    frame (the same hand seen twice; not in ``lost``); detector_ran: palms were detected (here or by the
+    caller) for this frame; restarted: the stamps stepped back, every track was dropped before this frame;
     detection_ms / landmarks_ms: time in the palm detector and in the landmark stage (with overlapped networks
     the two run at once and landmarks_ms is the wait after the detector).
     """
@@ -102,6 +111,7 @@ class TrackedFrame:
     hands: list[HandObservation]
     tracked: dict[int, HandRegion]
     lost: list[int]
+    merged: list[int]
     detector_ran: bool
     restarted: bool = False
     detection_ms: float = 0.0
@@ -114,11 +124,14 @@ class HandTracker:
     ``palm_model`` None: palms only come from the caller (:meth:`step`'s ``palms``). ``overlap_networks``:
     when both networks run on a frame, the tracked hands' landmarks are computed in a worker thread while the
     palm detector runs on the calling thread (same results, lower latency on two or more cores).
+    ``reattach_s``: for how long (stamp seconds) a lost hand's track can be continued by a new hand of the same
+    side at the same place (IoU > :data:`REATTACH_IOU`; 0: never). The frames are the tracker's own and come
+    in order, so any step back in their stamps is a restart of the stream: every track is dropped.
     """
 
     def __init__(self, palm_model: PalmModel | None, landmark_model: LandmarkModel, *, max_hands: int = 2,
                  min_detection_score: float = 0.5, min_presence: float = 0.5, detection_mode: str = "on_demand",
-                 detect_every_n: int = 1, overlap_networks: bool = False) -> None:
+                 detect_every_n: int = 1, overlap_networks: bool = False, reattach_s: float = 0.0) -> None:
         if max_hands < 1:
             raise ValueError(f"max_hands must be >= 1, got {max_hands}")
         self.palm_model, self.landmark_model = palm_model, landmark_model
@@ -126,7 +139,10 @@ class HandTracker:
         self.schedule = DetectionSchedule(detection_mode, detect_every_n, max_hands)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hand-landmarks") \
             if overlap_networks else None
+        self.reattach_s = reattach_s
         self._tracked: dict[int, HandRegion] = {}
+        self._sides: dict[int, Handedness] = {}  # side of each tracked hand in its last frame
+        self._recent: dict[int, tuple[HandRegion, Handedness, float]] = {}  # lost: region, side, stamp
         self._next_id = 1
         self._last_stamp: float | None = None
 
@@ -136,14 +152,16 @@ class HandTracker:
         return dict(self._tracked)
 
     def reset(self) -> None:
-        """Forget every tracked hand (track ids keep counting up)."""
-        self._tracked = {}
+        """Forget every tracked and recently lost hand (track ids keep counting up)."""
+        self._tracked, self._sides, self._recent = {}, {}, {}
         self._last_stamp = None
         self.schedule.reset()
 
-    def detection_due(self, stamp_s: float | None = None) -> bool:
-        """Whether :meth:`step` at ``stamp_s`` would run the palm detector (given no palms)."""
-        return self.schedule.due(stamp_s)
+    def close(self) -> None:
+        """Stop the worker thread of ``overlap_networks`` (the tracker cannot overlap the networks after it)."""
+        if self._worker is not None:
+            self._worker.shutdown()
+            self._worker = None
 
     def step(self, image_rgb: np.ndarray, stamp_s: float | None = None,
              palms: list[PalmDetection] | None = None) -> TrackedFrame:
@@ -153,25 +171,32 @@ class HandTracker:
         detector when the schedule says so. Raises TypeError/ValueError for an invalid image.
         """
         image = check_rgb_image(image_rgb, "image_rgb")
-        restarted = stamp_s is not None and self._last_stamp is not None \
-            and stamp_s < self._last_stamp - STREAM_RESTART_S
+        restarted = stamp_s is not None and self._last_stamp is not None and stamp_s < self._last_stamp
+        before = list(self._tracked)
         if restarted:
             self.reset()
         if stamp_s is not None:
             self._last_stamp = float(stamp_s)
         detect = palms is None and self.palm_model is not None and self.schedule.due(stamp_s)
-        hands, detection_ms, landmarks_ms = self._find(image, self._tracked, palms, detect)
+        found, merged, detection_ms, landmarks_ms = self._find(image, self._tracked, palms, detect)
         self.schedule.record(palms is not None or detect)
+        self._forget_recent(stamp_s)
+        hands: list[HandObservation] = []
         tracked: dict[int, HandRegion] = {}
-        for k, (hand, region) in enumerate(hands):
+        for hand, region in found:
             if hand.track_id is None:
-                hands[k] = (replace(hand, track_id=self._next_id), region)
-                self._next_id += 1
-            tracked[hands[k][0].track_id] = region  # type: ignore[index]
-        lost = [i for i in self._tracked if i not in tracked]
+                hand = replace(hand, track_id=self._continued(hand, region))
+            assert hand.track_id is not None
+            hands.append(hand)
+            tracked[hand.track_id] = region
+        lost = before if restarted else [i for i in self._tracked if i not in tracked and i not in merged]
+        for i in lost:
+            if not restarted and stamp_s is not None and self.reattach_s > 0:
+                self._recent[i] = (self._tracked[i], self._sides[i], float(stamp_s))
         self._tracked = tracked
+        self._sides = {h.track_id: h.handedness for h in hands if h.track_id is not None}
         self.schedule.report_tracked(len(tracked), stamp_s)
-        return TrackedFrame([h for h, _ in hands], dict(tracked), lost, palms is not None or detect, restarted,
+        return TrackedFrame(hands, dict(tracked), lost, merged, palms is not None or detect, restarted,
                             detection_ms, landmarks_ms)
 
     def detect(self, image_rgb: np.ndarray) -> list[HandObservation]:
@@ -182,10 +207,30 @@ class HandTracker:
         image = check_rgb_image(image_rgb, "image_rgb")
         return [h for h, _ in self._find(image, {}, None, True)[0]]
 
+    def _continued(self, hand: HandObservation, region: HandRegion) -> int:
+        """The id of a new hand: the just-lost track of its side it overlaps most, else a new id."""
+        best, best_iou = None, REATTACH_IOU
+        for i, (last, side, _) in self._recent.items():
+            iou = region_iou(region, last)
+            if side == hand.handedness and iou > best_iou:
+                best, best_iou = i, iou
+        if best is not None:
+            del self._recent[best]
+            return best
+        self._next_id += 1
+        return self._next_id - 1
+
+    def _forget_recent(self, stamp_s: float | None) -> None:
+        if stamp_s is None:
+            self._recent = {}
+        else:
+            self._recent = {i: r for i, r in self._recent.items() if stamp_s - r[2] <= self.reattach_s}
+
     # ------------------------------------------------------------------------------------------------ pieces
     def _find(self, image: np.ndarray, tracked: dict[int, HandRegion], palms: list[PalmDetection] | None,
-              detect: bool) -> tuple[list[tuple[HandObservation, HandRegion]], float, float]:
-        """Associate, run the landmarks, dedupe: (hand, next frame's region) pairs, tracked hands first."""
+              detect: bool) -> tuple[list[tuple[HandObservation, HandRegion]], list[int], float, float]:
+        """Associate, run the landmarks, dedupe: (hand, next frame's region) pairs, tracked hands first, and
+        the tracked ids that converged on a hand found before them."""
         ids = list(tracked)
         regions = list(tracked.values())
         pending: Future[list[RegionLandmarks]] | None = None
@@ -211,6 +256,7 @@ class HandTracker:
         candidates: list[tuple[int | None, HandRegion, PalmDetection | None]] = [
             (i, r, None) for i, r in zip(ids, regions, strict=True)] + [(None, r, p) for r, p in new]
         out: list[tuple[HandObservation, HandRegion]] = []
+        merged: list[int] = []
         for (track_id, region, palm), res in zip(candidates, results, strict=True):
             if res.presence < self.min_presence:
                 continue
@@ -218,9 +264,11 @@ class HandTracker:
             # tracks may converge on one hand: a hand on top of one already found this frame is that hand.
             following = region_from_landmarks(res.landmarks_px)
             if any(region_iou(following, r) > ASSOCIATION_IOU for _, r in out):
+                if track_id is not None:
+                    merged.append(track_id)
                 continue
             out.append((_observation(region, palm, res, track_id), following))
-        return out, (t1 - t0) * 1e3, (time.perf_counter() - t1) * 1e3
+        return out, merged, (t1 - t0) * 1e3, (time.perf_counter() - t1) * 1e3
 
 
 def _observation(region: HandRegion, palm: PalmDetection | None, res: RegionLandmarks,

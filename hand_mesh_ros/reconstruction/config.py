@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
 
 from ..handmodel.hand_length import DEFAULT_HAND_LENGTH_M, MAX_HAND_LENGTH_M, MIN_HAND_LENGTH_M
 from ..perception.tracker import MODES
-from ..settings import check_device, setting, validate
+from ..settings import check_device, refusing_removed, setting, validate
 
 
 @dataclass(frozen=True)
@@ -57,30 +54,7 @@ REMOVED_SETTINGS = {
 }
 
 
-def check_removed_settings(names: Iterable[str]) -> None:
-    """Raise ValueError naming the replacement of every removed setting among ``names``."""
-    problems = [f"'{n}' is no longer a setting: {REMOVED_SETTINGS[n]}" for n in names if n in REMOVED_SETTINGS]
-    if problems:
-        raise ValueError("; ".join(problems))
-
-
-T = TypeVar("T")
-
-
-def _refusing_removed_settings(cls: type[T]) -> type[T]:
-    """Make the dataclass constructor name the replacement of a removed setting instead of a bare TypeError."""
-    generated = cls.__init__
-
-    @functools.wraps(generated)
-    def init(self: Any, *args: Any, **kwargs: Any) -> None:
-        check_removed_settings(kwargs)
-        generated(self, *args, **kwargs)
-
-    cls.__init__ = init  # type: ignore[method-assign]
-    return cls
-
-
-@_refusing_removed_settings
+@refusing_removed(REMOVED_SETTINGS)
 @dataclass(frozen=True)
 class ReconstructionConfig(DetectionSettings):
     """Settings of :class:`~.reconstructor.HandReconstructor`; the detection settings only apply when it runs

@@ -3,7 +3,8 @@
 Per frame: the hand tracker (``perception.tracker``: palms, regions, landmarks, track ids) -> camera-space
 fit of the hand model (at the configured hand length) to the 2D keypoints through the camera, with
 MediaPipe's depth cues as a prior (``handmodel.camera_fit``) -> confidence (2D keypoints vs the projected
-fit) -> hold-on-doubt -> temporal filter -> refit to the filtered joints (so mesh and joints agree). Palms
+fit) -> when confident: temporal filter, then a refit of the model to the filtered joints (so mesh and joints
+agree) -> hold-on-doubt (an unconfident or lost hand repeats its last confident result for a while). Palms
 come from the caller (the detector node) or from the tracker's own palm detector.
 """
 
@@ -24,7 +25,6 @@ from ..handmodel.model import HandModel
 from ..perception.image_checks import check_rgb_image
 from ..perception.landmark_model import LandmarkModel
 from ..perception.palm_model import PalmModel
-from ..perception.regions import region_iou
 from ..perception.tracker import HandTracker
 from ..perception.types import HandObservation, HandRegion, PalmDetection
 from ..tracking.confidence import hand_confidence
@@ -34,15 +34,16 @@ from .config import ReconstructionConfig
 from .track import Track
 from .types import FrameResult, ReconstructedHand, StageTimes
 
-REATTACH_IOU = 0.3  # a new hand overlapping a held (lost) track's last region this much continues that track
-
 
 class HandReconstructor:
     """Reconstructs and tracks hands over a stream of frames of one camera."""
 
     def __init__(self, config: ReconstructionConfig | None = None, with_palm_detector: bool = True,
                  allow_convert: bool = False, log: Callable[[str], None] | None = None) -> None:
-        """``log``: where TensorRT engine builds report progress (default: stderr)."""
+        """``with_palm_detector``: False when palms always come from the caller (the detector node);
+        ``allow_convert``: convert the MediaPipe models on first use instead of raising ModelNotConvertedError;
+        ``log``: where TensorRT engine builds report progress (default: stderr). Raises ValueError for
+        settings that cannot work (e.g. ``hand_model: mano`` without ``mano_dir``)."""
         self.config = cfg = config or ReconstructionConfig()
         common = {"variant": cfg.model_variant, "backend": cfg.backend, "device": cfg.device,
                   "precision": cfg.precision, "allow_convert": allow_convert, "log": log}
@@ -50,7 +51,8 @@ class HandReconstructor:
         self.tracker = HandTracker(PalmModel(**common) if with_palm_detector else None,  # type: ignore[arg-type]
                                    self.landmark_model, max_hands=cfg.max_hands,
                                    min_detection_score=cfg.min_detection_score, min_presence=cfg.min_presence,
-                                   detection_mode=cfg.detection_mode, detect_every_n=cfg.detect_every_n)
+                                   detection_mode=cfg.detection_mode, detect_every_n=cfg.detect_every_n,
+                                   reattach_s=cfg.hold_time_s)
         mano_dir = cfg.mano_dir if cfg.hand_model in ("auto", "mano") else None
         self.models: dict[str, HandModel] = {
             side: HandModel(at_hand_length(load_hand_model_data(side, mano_dir or None), cfg.hand_length_m))
@@ -58,7 +60,7 @@ class HandReconstructor:
         }
         self.fitters = {s: CameraSpaceFitter(m, warm_iterations=cfg.fit_iterations) for s, m in self.models.items()}
         self.refitters = {s: HandFitter(m, iterations=1) for s, m in self.models.items()}
-        self.tracks: dict[int, Track] = {}  # by the tracker's id (a re-attached track keeps its own track_id)
+        self.tracks: dict[int, Track] = {}  # by track id
 
     @property
     def model_name(self) -> str:
@@ -84,15 +86,22 @@ class HandReconstructor:
         frame = self.tracker.step(image, float(stamp_s), None if palms is None else list(palms))
         if frame.restarted:  # the stream restarted (a looping bag or video): tracks and filters start over
             self.tracks = {}
-        for key in frame.lost:
-            if key in self.tracks:
-                self.tracks[key].lose()
+        for key in frame.merged:  # the same hand as another track: nothing to hold
+            self.tracks.pop(key, None)
+        for key, track in self.tracks.items():
+            if track.seen and key not in frame.tracked:
+                track.lose()
         geometry_s = fit_s = 0.0
         hands: list[ReconstructedHand] = []
         for obs in frame.hands:
             assert obs.track_id is not None
             region = frame.tracked[obs.track_id]
-            track = self.tracks.get(obs.track_id) or self._attach(obs, region)
+            track = self.tracks.get(obs.track_id)
+            if track is None:
+                track = self.tracks[obs.track_id] = Track.start(obs.track_id, obs.palm.score if obs.palm else None,
+                                                                obs.p_right, self.config)
+            elif obs.palm is not None:  # a lost hand found again: it continues its held track
+                track.palm_score = obs.palm.score
             track.seen = True
             g, f, hand = self._update_track(track, obs, region, camera, stamp_s)
             geometry_s += g
@@ -112,21 +121,6 @@ class HandReconstructor:
         return FrameResult(float(stamp_s), hands, list(frame.tracked.values()), frame.detector_ran, times)
 
     # ----------------------------------------------------------------------------------------------- pieces
-    def _attach(self, obs: HandObservation, region: HandRegion) -> Track:
-        """The track of a hand the tracker just started: a held (lost) track at the same place, else a new one."""
-        assert obs.track_id is not None
-        palm_score = obs.palm.score if obs.palm else None
-        for key, track in self.tracks.items():
-            last = track.last_hand
-            if not track.seen and last is not None and region_iou(region, last.region) > REATTACH_IOU:
-                del self.tracks[key]
-                track.palm_score = palm_score
-                self.tracks[obs.track_id] = track
-                return track
-        track = Track.start(obs.track_id, palm_score, obs.p_right, self.config)
-        self.tracks[obs.track_id] = track
-        return track
-
     def _update_track(self, track: Track, obs: HandObservation, region: HandRegion, camera: CameraModel,
                       stamp_s: float) -> tuple[float, float, ReconstructedHand | None]:
         cfg = self.config
@@ -150,7 +144,7 @@ class HandReconstructor:
         if conf.score >= cfg.confidence_threshold:
             track.fit = fit
             translation = joints[0].copy()
-            state = HandState(joints - translation, translation, keypoints)
+            state = HandState(joints - translation, translation)
             if cfg.smoothing:
                 state = track.filter(stamp_s, state)
             t3 = time.perf_counter()

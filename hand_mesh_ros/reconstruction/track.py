@@ -30,8 +30,8 @@ def filter_params(cfg: ReconstructionConfig) -> TrackFilterParams:
 
 @dataclass
 class Track:
-    """One reconstructed hand over time. ``seen``: its hand was found in the last frame (False once the
-    tracker lost it and the track only holds its last result)."""
+    """One reconstructed hand over time, keyed by the tracker's track id. ``seen``: the tracker still tracks
+    its hand (False once it lost it and this track only holds its last result)."""
 
     track_id: int
     p_right: float
@@ -60,14 +60,12 @@ class Track:
     def side_score(self) -> float:
         return self.p_right if self.p_right >= 0.5 else 1.0 - self.p_right
 
-    def observe_side(self, p_right: float) -> bool:
-        """Blend this frame's handedness in; True when the track's side flipped (its fit must restart)."""
+    def observe_side(self, p_right: float) -> None:
+        """Blend this frame's handedness in; when the track's side flips, its fit restarts."""
         before = self.side
         self.p_right = SIDE_MEMORY * self.p_right + (1.0 - SIDE_MEMORY) * p_right
         if self.side != before:
             self.fit = None
-            return True
-        return False
 
     def publish(self, stamp_s: float, hand: ReconstructedHand | None, confidence: float
                 ) -> HoldOutput[ReconstructedHand]:

@@ -16,11 +16,12 @@ class ReconstructedHand:
     joints (21, 3) m and joints_px (21, 2) px (their projection) in MediaPipe order; keypoints_px (21, 2) px:
     the landmark network's 2D keypoints the hand was fitted to; joint_confidences (21,) in [0, 1];
     joint_frames (21, 3, 3): rotation of each joint's TF frame in the camera frame (columns = axes: x along
-    the bone, z out of the back of the hand), named ``frame_names``; parents (21,) index of each joint's
-    parent in the TF tree (-1 for the wrist, whose parent is the camera frame); wrist_position (3,) and
+    the bone, z out of the back of the hand), named ``frame_names``; wrist_position (3,) and
     wrist_rotation (3, 3): the model's root joint (MANO convention); pose (48,) axis-angle rad (3 global + 45);
     shape (10,); vertices (V, 3) float32; faces (F, 3) int32 (constant per model and side).
-    held: True when this is the track's last confident result repeated (this frame was not confident).
+    held: True when this is the track's last confident result repeated (this frame was not confident, or the
+    hand was not found), with that result's confidences. region: where the hand is looked for in the next
+    frame (from this frame's landmarks).
     """
 
     track_id: int
@@ -42,7 +43,7 @@ class ReconstructedHand:
     vertices: np.ndarray
     faces: np.ndarray
     region: HandRegion
-    palm_score: float | None  # the palm detector's score when this frame started the track, else None
+    palm_score: float | None  # the score of the palm that started (or re-attached) the track; None if none did
 
 
 @dataclass(frozen=True)

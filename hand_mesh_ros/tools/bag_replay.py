@@ -76,7 +76,8 @@ def replay(input_bag: Path, output_bag: Path, image_topic: str | None = None, in
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m hand_mesh_ros.tools.bag_replay",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("input_bag", type=Path)
     parser.add_argument("output_bag", type=Path)
     parser.add_argument("--image-topic")

@@ -1,4 +1,4 @@
-"""The main job on an embedded default: both nodes on a generated hand sequence, recorded and scored.
+"""The demo: both nodes on a generated hand sequence (or a video, or a live camera), recorded and scored.
 
     python -m hand_mesh_ros.tools.demo [--out out/demo] [--frames 60] [--fps 15]
     python -m hand_mesh_ros.tools.demo --video FILE [--focal PX]          # a video file instead
@@ -213,7 +213,8 @@ def _overlay(rgb: np.ndarray, outcome: FrameOutcome, session: PipelineSession, c
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m hand_mesh_ros.tools.demo",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="out/demo", help="output folder (bag, overlay strip, summary)")
     parser.add_argument("--frames", type=int, default=60, help="frames of the generated sequence")
     parser.add_argument("--fps", type=float, default=15.0, help="most frames per second fed to the nodes")

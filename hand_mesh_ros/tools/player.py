@@ -65,7 +65,8 @@ def play(node: Any, frames: Iterable[np.ndarray], fps: float, focal: float | Non
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m hand_mesh_ros.tools.player",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("source", help="video file or folder of images")
     parser.add_argument("--fps", type=float, default=0.0, help="frames per second (default: the video's)")
     parser.add_argument("--focal", type=float, default=None, help="focal length in px (default: height)")
