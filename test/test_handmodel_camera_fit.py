@@ -167,6 +167,10 @@ def test_degenerate_keypoints_give_an_unplaced_hand_not_an_error(prepared: None)
     fit = f.fit(KeypointObservation(uv, good.landmarks_25d, good.world_m))
     assert np.isfinite(fit.cost[0]) and np.all(np.isfinite(fit.keypoints[0]))
     assert fit.cost[1] == np.inf
+    flat = good.landmarks_25d.copy()
+    flat[1] = flat[1, 0]  # and its 2.5D landmarks too (a landmark network that saw a hand of no size)
+    fit = f.fit(KeypointObservation(uv, flat, good.world_m))
+    assert np.isfinite(fit.cost[0]) and fit.cost[1] == np.inf
 
 
 def test_fit_result_poses_the_mesh_on_the_keypoints(prepared: None) -> None:

@@ -93,3 +93,29 @@ def test_tracked_hand_is_the_model_at_the_hand_length_and_its_mesh_agrees(asl_fr
             chains[length] = np.array([joint_chain_length(hand.joints) for hand in hands])
             assert np.all(np.abs(chains[length] / (length / 1.0066) - 1) < 0.04)
     assert np.median(chains[0.20]) / np.median(chains[0.17]) == pytest.approx(0.20 / 0.17, rel=0.01)
+
+
+def test_unplaceable_hands_and_restarts_are_reported(asl_frames) -> None:  # type: ignore[no-untyped-def]
+    """A hand whose keypoints cannot be placed is counted (not published, not an error); stamps that step
+    back restart tracking and say so."""
+    pytest.importorskip("onnxruntime")
+    from standin_networks import CollapsedLandmarks, FixedPalms, palm_at
+
+    from hand_mesh_ros.reconstruction import HandReconstructor, ReconstructionConfig
+
+    try:
+        rec = HandReconstructor(ReconstructionConfig())
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    h, w = asl_frames[0].shape[:2]
+    camera = CameraModel.pinhole(w, h, float(h))
+    first = rec.process(asl_frames[0], camera, 1.0)
+    assert first.hands and not first.restarted and first.unplaced == 0
+    again = rec.process(asl_frames[1], camera, 0.5)  # the stream restarted
+    assert again.restarted and [h.track_id for h in again.hands] == [2]  # a new track: nothing carried over
+
+    rec.tracker.palm_model = FixedPalms(palm_at(w / 2, h / 2))  # type: ignore[assignment]
+    rec.tracker.landmark_model = CollapsedLandmarks()  # type: ignore[assignment]
+    rec.reset()
+    result = rec.process(asl_frames[0], camera, 2.0)
+    assert result.unplaced == 1 and result.hands == [] and not result.restarted

@@ -1,5 +1,5 @@
-"""The reconstruction node in this process: outputs stop while it is inactive, and markers / the debug image are
-only built while someone subscribes to them."""
+"""The reconstruction node in this process: outputs stop while it is inactive, markers / the debug image are
+only built while someone subscribes to them, and restarts and unplaceable hands are logged and counted."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 from perception_fixtures import converted_models  # noqa: F401 - fixture
+from standin_networks import CollapsedLandmarks, FixedPalms, palm_at
 
 pytestmark = pytest.mark.ros
 
@@ -56,11 +57,11 @@ def test_outputs_follow_the_lifecycle_and_extras_follow_subscribers(  # type: ig
         while time.monotonic() < end and not until():
             executor.spin_once(timeout_sec=0.02)
 
-    def answered(frames: int) -> int:
-        """Publish ``frames`` images one at a time; how many got a HandArray back."""
+    def answered(frames: int, stamp_ns: int | None = None) -> int:
+        """Publish ``frames`` images one at a time (stamped now, or ``stamp_ns`` on); how many got a HandArray."""
         before = len(hands)
         for k in range(frames):
-            player.publish(frame, camera)
+            player.publish(frame, camera, None if stamp_ns is None else stamp_ns + k)
             spin(3.0, lambda k=k: len(hands) > before + k)
         spin(0.2)
         return len(hands) - before
@@ -85,6 +86,20 @@ def test_outputs_follow_the_lifecycle_and_extras_follow_subscribers(  # type: ig
         assert answered(2) == 0  # inactive: no output
         assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
         assert answered(1) == 1
+
+        logged: list[str] = []
+        logger = node.get_logger()
+        monkeypatch.setattr(logger, "info", lambda message, **kw: logged.append(message))
+        assert answered(1, stamp_ns=10**9) == 1  # stamps stepped back (a replayed bag): tracking restarts
+        assert node._health.events["stream_restarted"] == 1
+        assert any(m.startswith("stream_restarted: image stamps stepped back") for m in logged)
+
+        tracker = node._rec.tracker  # a hand whose keypoints all fall on one pixel cannot be placed
+        monkeypatch.setattr(tracker, "palm_model", FixedPalms(palm_at(160, 120)))
+        monkeypatch.setattr(tracker, "landmark_model", CollapsedLandmarks())
+        assert answered(1) == 1 and hands[-1].hands == []  # answered, with no hand
+        assert node._health.events["hand_not_placed"] == 1
+        assert any(m.startswith("hand_not_placed: 1 hand(s) found but not placed") for m in logged)
     finally:
         executor.shutdown()
         node.destroy_node()

@@ -216,9 +216,16 @@ class CameraSpaceFitter:
     # ---------------------------------------------------------------------------------------------- starts
     def _cold_start(self, p: _Problem) -> tuple[np.ndarray, np.ndarray]:
         shape = p.cue_shapes[0]  # the 2.5D landmarks (gain-corrected), in the model's size
-        shape = shape * (self._chain / joint_chain_length(shape))[:, None, None]
+        chain = joint_chain_length(shape)
+        # landmarks with no extent (all on one point) or not finite: nothing to start from; such a hand starts
+        # from the rest pose and is left unplaced (NaN translation, infinite cost)
+        flat = ~(np.isfinite(chain) & (chain > 1e-9))
+        shape = np.where(flat[:, None, None], self.model.kp_template,
+                         shape * (self._chain / np.where(flat, 1.0, chain))[:, None, None])
         fit = self._init_fitter.fit(shape)
-        return fit.rot_local, self._place(p, fit.rot_local, fit.transl)
+        transl = self._place(p, fit.rot_local, fit.transl)
+        transl[flat] = np.nan
+        return fit.rot_local, transl
 
     def _place(self, p: _Problem, rot: np.ndarray, transl: np.ndarray) -> np.ndarray:
         """Translation placing the posed model on the keypoints by DGP (closed form, the keypoint weights; its

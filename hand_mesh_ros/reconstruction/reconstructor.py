@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -33,6 +34,15 @@ from ..tracking.hold import HoldOutput, TrackState
 from .config import ReconstructionConfig
 from .track import Track
 from .types import FrameResult, ReconstructedHand, StageTimes
+
+
+class _Update(NamedTuple):
+    """One hand's update: seconds in geometry and in the fits, what it publishes, whether it was placed."""
+
+    geometry_s: float
+    fit_s: float
+    hand: ReconstructedHand | None
+    placed: bool
 
 
 class HandReconstructor:
@@ -92,6 +102,7 @@ class HandReconstructor:
             if track.seen and key not in frame.tracked:
                 track.lose()
         geometry_s = fit_s = 0.0
+        unplaced = 0
         hands: list[ReconstructedHand] = []
         for obs in frame.hands:
             assert obs.track_id is not None
@@ -103,11 +114,12 @@ class HandReconstructor:
             elif obs.palm is not None:  # a lost hand found again: it continues its held track
                 track.palm_score = obs.palm.score
             track.seen = True
-            g, f, hand = self._update_track(track, obs, region, camera, stamp_s)
-            geometry_s += g
-            fit_s += f
-            if hand is not None:
-                hands.append(hand)
+            update = self._update_track(track, obs, region, camera, stamp_s)
+            geometry_s += update.geometry_s
+            fit_s += update.fit_s
+            unplaced += not update.placed
+            if update.hand is not None:
+                hands.append(update.hand)
         # Tracks not seen this frame may still hold their last result for a while.
         for track in self.tracks.values():
             if not track.seen:
@@ -118,11 +130,12 @@ class HandReconstructor:
         total_ms = (time.perf_counter() - t0) * 1e3
         times = StageTimes(detection=frame.detection_ms, landmarks=frame.landmarks_ms, geometry=geometry_s * 1e3,
                            fit=fit_s * 1e3, total=total_ms)
-        return FrameResult(float(stamp_s), hands, list(frame.tracked.values()), frame.detector_ran, times)
+        return FrameResult(float(stamp_s), hands, list(frame.tracked.values()), frame.detector_ran, times,
+                           restarted=frame.restarted, unplaced=unplaced)
 
     # ----------------------------------------------------------------------------------------------- pieces
     def _update_track(self, track: Track, obs: HandObservation, region: HandRegion, camera: CameraModel,
-                      stamp_s: float) -> tuple[float, float, ReconstructedHand | None]:
+                      stamp_s: float) -> _Update:
         cfg = self.config
         t0 = time.perf_counter()
         track.observe_side(obs.p_right)
@@ -130,12 +143,12 @@ class HandReconstructor:
         observation = _observation(camera, keypoints, obs)
         t1 = time.perf_counter()
         if observation is None:  # too few keypoints inside the lens model's invertible region to place the hand
-            return t1 - t0, 0.0, _shown(track.publish(stamp_s, None, 0.0))
+            return _Update(t1 - t0, 0.0, _shown(track.publish(stamp_s, None, 0.0)), placed=False)
         fit = self.fitters[track.side].fit(observation, init=track.fit)
         joints = fit.keypoints[0]
         t2 = time.perf_counter()
         if not np.isfinite(fit.cost[0]):  # degenerate keypoints: nothing to place; hold the last result
-            return t1 - t0, t2 - t1, _shown(track.publish(stamp_s, None, 0.0))
+            return _Update(t1 - t0, t2 - t1, _shown(track.publish(stamp_s, None, 0.0)), placed=False)
         conf = hand_confidence(keypoints, camera.project(joints),
                                detector_score=obs.palm.score if obs.palm else 1.0,
                                presence_score=float(np.clip(obs.presence, 0.0, 1.0)))
@@ -154,7 +167,7 @@ class HandReconstructor:
             geometry_s = (t1 - t0) + (t3 - t2)
         else:
             geometry_s = (t1 - t0) + (time.perf_counter() - t2)
-        return geometry_s, fit_s, _shown(track.publish(stamp_s, hand, conf.score))
+        return _Update(geometry_s, fit_s, _shown(track.publish(stamp_s, hand, conf.score)), placed=True)
 
     def _hand(self, track: Track, region: HandRegion, joints: np.ndarray, keypoints_px: np.ndarray, fit: CameraFit,
               filtered: bool, confidence: float, joint_conf: np.ndarray, camera: CameraModel) -> ReconstructedHand:

@@ -60,10 +60,14 @@ class StageTimes:
 @dataclass(frozen=True, eq=False)
 class FrameResult:
     """Everything the core found in one image: the hands to publish, the regions tracked into the next
-    frame, whether the palm detector ran, and stage timings."""
+    frame, whether the palm detector ran, stage timings, whether the image stamps stepped back (tracking
+    restarted before this frame) and how many hands were found but could not be placed in space (keypoints
+    degenerate or outside the lens model's invertible region: each repeats its held result, if any)."""
 
     stamp_s: float
     hands: list[ReconstructedHand]
     tracked_regions: list[HandRegion]
     detector_ran: bool
     times: StageTimes = field(default_factory=StageTimes)
+    restarted: bool = False
+    unplaced: int = 0

@@ -14,7 +14,8 @@ class NodeHealth:
     """Counts what a node does and publishes it on /diagnostics once per period.
 
     ``frame_in()`` per received frame, ``frame_out(latency_s)`` per published result, ``dropped(n)`` for
-    frames skipped, ``error(kind, detail)`` for each failure (the node goes on). Level: OK, WARN when
+    frames skipped, ``error(kind, detail)`` for each failure (the node goes on), ``event(kind, detail, n)`` for
+    something a user should know that is not a failure (logged, counted, level unchanged). Level: OK, WARN when
     frames are dropped or errors happened in the last period, ERROR when no output for ``stale_s`` while
     input arrives.
     """
@@ -29,6 +30,7 @@ class NodeHealth:
         self._outputs: deque[float] = deque(maxlen=300)
         self._latencies: deque[float] = deque(maxlen=300)
         self.errors: Counter[str] = Counter()
+        self.events: Counter[str] = Counter()
         self._period_errors = 0
         self._period_dropped = 0
         self.total_dropped = 0
@@ -57,6 +59,10 @@ class NodeHealth:
         self.last_error = f"{kind}: {detail}"
         self._node.get_logger().warning(self.last_error, throttle_duration_sec=2.0)
 
+    def event(self, kind: str, detail: str, n: int = 1) -> None:
+        self.events[kind] += n
+        self._node.get_logger().info(f"{kind}: {detail}", throttle_duration_sec=2.0)
+
     @staticmethod
     def _rate(stamps: deque[float], now: float, window: float = 5.0) -> float:
         recent = [t for t in stamps if now - t <= window]
@@ -76,6 +82,7 @@ class NodeHealth:
             "frames out": str(self.total_out),
             "frames dropped": str(self.total_dropped),
             **{f"errors: {k}": str(v) for k, v in sorted(self.errors.items())},
+            **{f"events: {k}": str(v) for k, v in sorted(self.events.items())},
             **self.extra,
         }
         level, message = DiagnosticStatus.OK, "ok"

@@ -159,6 +159,13 @@ class ReconstructionNode(ManagedNode):
         except Exception as exc:  # never take the node down for one frame
             health.error("internal", repr(exc))
             return
+        if result.restarted:
+            health.event("stream_restarted", "image stamps stepped back (a looping bag or restarted player): "
+                         "tracks, filters and held hands start over")
+        if result.unplaced:
+            health.event("hand_not_placed", f"{result.unplaced} hand(s) found but not placed in space (keypoints "
+                         "degenerate or outside the lens model's valid region); their last result is held",
+                         result.unplaced)
         header = image.header
         self._pubs["hands"].publish(hands_to_msg(header, result.hands))
         self._pubs["tracked"].publish(regions_to_msg(header, result.tracked_regions))
