@@ -80,15 +80,14 @@ def device_index(device: str) -> int:
     raise ValueError(f"not a CUDA device: {device!r} (expected cuda or cuda:N)")
 
 
-def check_device(name: str, value: str, allow_auto: bool) -> None:
-    """Raise ValueError unless ``value`` is cpu, cuda, cuda:N (or auto when ``allow_auto``)."""
-    if value == "cpu" or (allow_auto and value == "auto"):
+def check_device(name: str, value: str) -> None:
+    """Raise ValueError unless ``value`` is auto, cpu, cuda or cuda:N."""
+    if value in ("auto", "cpu"):
         return
     try:
         device_index(value)
     except ValueError:
-        choices = "auto, cpu, cuda or cuda:N" if allow_auto else "cpu, cuda or cuda:N"
-        raise ValueError(f"invalid settings: {name} must be {choices}; got {value!r}") from None
+        raise ValueError(f"invalid settings: {name} must be auto, cpu, cuda or cuda:N; got {value!r}") from None
 
 
 T = TypeVar("T")

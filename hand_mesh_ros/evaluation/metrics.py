@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..handmodel.rotations import kabsch
+
 
 def _pair(pred: np.ndarray, gt: np.ndarray, dim: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     p = np.asarray(pred, dtype=np.float64)
@@ -49,21 +51,15 @@ def rr_mpjpe(pred: np.ndarray, gt: np.ndarray, root: int = 0) -> np.ndarray:
 def procrustes_align(pred: np.ndarray, gt: np.ndarray, scale: bool = True) -> np.ndarray:
     """Similarity-align each prediction to its ground truth (Umeyama least squares), returns (B, N, 3)."""
     p, g = _pair(pred, gt, 3)
-    mp, mg = p.mean(1, keepdims=True), g.mean(1, keepdims=True)
-    p0, g0 = p - mp, g - mg
-    cov = np.einsum("bni,bnj->bij", g0, p0)  # (B, 3, 3)
-    u, s, vt = np.linalg.svd(cov)
-    d = np.sign(np.linalg.det(u @ vt))
-    corr = np.ones_like(s)
-    corr[:, 2] = d
-    r = u @ (corr[:, :, None] * vt)  # rotation taking p0 onto g0
-    var_p = (p0 ** 2).sum((1, 2))
-    if scale:
+    r, mp, mg = kabsch(p, g)  # rotation taking the centred prediction onto the centred truth
+    rp = np.einsum("bij,bnj->bni", r, p - mp[:, None])
+    var_p = (rp ** 2).sum((1, 2))
+    if scale:  # the least-squares scale given the rotation (Umeyama)
         with np.errstate(invalid="ignore", divide="ignore"):
-            c = np.where(var_p > 0, (s * corr).sum(-1) / var_p, 1.0)
+            c = np.where(var_p > 0, (rp * (g - mg[:, None])).sum((1, 2)) / var_p, 1.0)
     else:
         c = np.ones(len(p))
-    return c[:, None, None] * np.einsum("bij,bnj->bni", r, p0) + mg
+    return c[:, None, None] * rp + mg[:, None]
 
 
 def pa_mpjpe(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:

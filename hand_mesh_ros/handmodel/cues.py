@@ -30,23 +30,14 @@ from pathlib import Path
 
 import numpy as np
 
+from .rotations import kabsch
+
 CUES = ("landmarks_25d", "world")
 PALM = (0, 5, 9, 13, 17)  # wrist and the four finger MCPs (MediaPipe order)
 BONES = tuple((p, c) for p, c in ((0, 1), (1, 2), (2, 3), (3, 4)))  # thumb
 BONES += tuple((0 if k == 0 else b + k - 1, b + k) for b in (5, 9, 13, 17) for k in range(4))
 RESIDUAL_SIZE = 3 + 3 * len(BONES)  # 63
 STATISTICS_FILE = Path(__file__).with_name("cue_statistics.json")
-
-
-def kabsch_rotation(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Rotations (B, 3, 3) R minimising sum |R (src - mean) - (dst - mean)|^2 over points (B, N, 3)."""
-    s = src - src.mean(-2, keepdims=True)
-    d = dst - dst.mean(-2, keepdims=True)
-    u, _, vt = np.linalg.svd(np.swapaxes(s, -1, -2) @ d)
-    v = np.swapaxes(vt, -1, -2)
-    ut = np.swapaxes(u, -1, -2)
-    v[..., 2] *= np.linalg.det(v @ ut)[..., None]  # a proper rotation, not a reflection
-    return v @ ut
 
 
 def cue_shape(cue: str, landmarks_25d: np.ndarray, world_m: np.ndarray, gain: float = 1.0) -> np.ndarray:
@@ -69,7 +60,7 @@ def bone_directions(points: np.ndarray) -> np.ndarray:
 
 def hand_frame(rest_palm: np.ndarray, shape: np.ndarray) -> np.ndarray:
     """(B, 3, 3) rotation from the model's canonical frame onto ``shape``'s palm (``rest_palm`` (5, 3))."""
-    return kabsch_rotation(np.broadcast_to(rest_palm, (*shape.shape[:-2], len(PALM), 3)), shape[..., PALM, :])
+    return kabsch(rest_palm, shape[..., PALM, :])[0]
 
 
 def mirror_signs(side: str) -> np.ndarray:

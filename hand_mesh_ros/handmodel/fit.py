@@ -29,7 +29,7 @@ from .kinematics import (
 )
 from .limits import PosePrior
 from .model import HandBatch, HandModel
-from .rotations import axis_angle_to_matrix, matrix_to_axis_angle, rotation_between
+from .rotations import axis_angle_to_matrix, kabsch, matrix_to_axis_angle, rotation_between
 
 PALM_KEYPOINTS = (0, 5, 9, 13, 17)  # MediaPipe order
 _PALM_INTERNAL = np.array([0, 1, 5, 13, 9])  # the same keypoints in the internal order
@@ -171,20 +171,9 @@ class HandFitter:
         Returns local rotations (B, 16, 3, 3) and the translation (B, 3).
         """
         b = x.shape[0]
-        p = rest.palm
-        q = x[:, _PALM_INTERNAL]
-        wp = w[:, _PALM_INTERNAL, None]
-        wsum = _sum(wp, 1)
-        pc = _sum(wp * p, 1) / wsum
-        qc = _sum(wp * q, 1) / wsum
-        cov = ((p - pc[:, None]) * wp).transpose(0, 2, 1) @ (q - qc[:, None])
-        u, _, vt = np.linalg.svd(cov)
-        ut = u.transpose(0, 2, 1)
-        v = vt.transpose(0, 2, 1)
         rot = np.empty((b, 16, 3, 3))
-        r0 = np.matmul(v, ut, out=rot[:, 0])
-        v[..., 2] *= np.linalg.det(r0)[:, None]  # +-1: flip the last axis of a reflection
-        np.matmul(v, ut, out=r0)
+        r0, pc, qc = kabsch(rest.palm, x[:, _PALM_INTERNAL], w[:, _PALM_INTERNAL])
+        rot[:, 0] = r0
         o0 = qc - (r0 @ pc[..., None])[..., 0]
         transl = o0 - rest.j0
         # swings, level by level along the chains: each joint gets the smallest rotation that points its child

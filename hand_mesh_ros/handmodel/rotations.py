@@ -106,3 +106,26 @@ def rotation_between(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     c = wc[..., 3:, :]  # (..., 1, 1)
     outer = w[..., :, None] * (w[..., None, :] / np.maximum(1.0 + c, 1e-3))
     return outer + skew(w) + c * _EYE3
+
+
+def kabsch(src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None = None
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rotation best taking point sets ``src`` onto ``dst`` (..., N, 3), weighted least squares (Kabsch).
+
+    Returns (R (..., 3, 3), src centroid (..., 3), dst centroid (..., 3)) minimising
+    sum_n w_n |R (src_n - c_src) - (dst_n - c_dst)|^2 with weighted centroids; ``weights`` (..., N) >= 0
+    (None: all 1). A reflection is turned into the nearest rotation by flipping the least significant axis.
+    ``src`` broadcasts against ``dst`` (e.g. one rest shape for a batch).
+    """
+    src = np.broadcast_to(src, np.broadcast_shapes(np.shape(src), np.shape(dst)))
+    w = np.ones(dst.shape[:-1]) if weights is None else np.asarray(weights, dtype=np.float64)
+    w3 = w[..., None]
+    wsum = np.add.reduce(w3, -2)
+    cs = np.add.reduce(w3 * src, -2) / wsum
+    cd = np.add.reduce(w3 * dst, -2) / wsum
+    cov = np.swapaxes((src - cs[..., None, :]) * w3, -1, -2) @ (dst - cd[..., None, :])
+    u, _, vt = np.linalg.svd(cov)
+    v = np.swapaxes(vt, -1, -2)
+    ut = np.swapaxes(u, -1, -2)
+    v[..., 2] *= np.linalg.det(v @ ut)[..., None]
+    return v @ ut, cs, cd

@@ -24,6 +24,10 @@ class ModelSettings:
                              "calibration set: python -m hand_mesh_ros.perception.build_engines).",
                              choices=("fp16", "fp32", "int8"), read_only=True)
 
+    def __post_init__(self) -> None:  # every subclass's settings, and the device string
+        validate(self)
+        check_device("device", self.device)
+
 
 @dataclass(frozen=True)
 class DetectionSettings(ModelSettings):
@@ -86,8 +90,7 @@ class ReconstructionConfig(DetectionSettings):
                                   "(a new hand gets 8).", 1, 10)
 
     def __post_init__(self) -> None:
-        validate(self)
-        check_device("device", self.device, allow_auto=True)
+        super().__post_init__()
         if self.hand_model == "mano" and not self.mano_dir:
             raise ValueError("hand_model is 'mano' but mano_dir is empty: set mano_dir to the folder with "
                              "MANO_RIGHT.pkl and MANO_LEFT.pkl")

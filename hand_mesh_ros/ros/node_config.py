@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..reconstruction.config import DetectionSettings
-from ..settings import check_device, setting, validate
+from ..settings import setting, validate
 
 
 @dataclass(frozen=True)
@@ -14,9 +14,6 @@ class DetectorConfig(DetectionSettings):
                                         "no hand tracked, seconds.", 0.0, 10.0)
     autostart: bool = setting(True, "Configure and activate the lifecycle node at start-up.", read_only=True)
 
-    def __post_init__(self) -> None:
-        validate(self)
-        check_device("device", self.device, allow_auto=True)
 
 
 @dataclass(frozen=True)
