@@ -83,12 +83,14 @@ class PipelineSession:
         from tf2_msgs.msg import TFMessage
         from visualization_msgs.msg import MarkerArray
 
-        from hand_mesh_ros.msg import HandDetectionArray
+        from hand_mesh_ros.msg import HandDetectionArray, MeshTopology
 
-        from ..ros.qos import RESULTS, TF
+        from ..ros.qos import LATCHED, RESULTS, TF
 
         for topic, msg_type, qos in (("hand_markers", MarkerArray, RESULTS), ("/tf", TFMessage, TF),
                                      ("hand_detections", HandDetectionArray, RESULTS),
+                                     ("tracked_hands", HandDetectionArray, RESULTS),
+                                     ("hand_mesh_topology", MeshTopology, LATCHED),
                                      ("/diagnostics", DiagnosticArray, 10)):
             if topic in self._listen:
                 continue
