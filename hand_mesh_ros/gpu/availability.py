@@ -12,12 +12,13 @@ import subprocess
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ..errors import ConfigurationError, InvalidSettingError
 from ..settings import device_index
 
 BACKENDS = ("auto", "onnxruntime", "torch", "tensorrt")
 
 
-class BackendUnavailableError(RuntimeError):
+class BackendUnavailableError(ConfigurationError):
     """The requested backend cannot run on this machine; the message says why and what to do."""
 
 
@@ -116,7 +117,7 @@ def resolve(backend: str, device: str = "auto", gpu: GpuInfo | None = None) -> t
     ``gpu`` replaces the probe of this machine (for callers that already have one).
     """
     if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+        raise InvalidSettingError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
     if device not in ("auto", "cpu"):
         device_index(device)  # raises for a malformed device
     cuda_device = "cuda:0" if device in ("auto", "cpu") else device
@@ -131,7 +132,9 @@ def resolve(backend: str, device: str = "auto", gpu: GpuInfo | None = None) -> t
         if device == "auto":
             return "torch", cuda_device if info.cuda else "cpu"
         if device != "cpu" and not info.cuda:
-            raise BackendUnavailableError(f"device {device} requested for the torch backend, but {info.reason}")
+            raise BackendUnavailableError(f"device {device} requested for the torch backend, but {info.reason}; "
+                                          "use device 'auto' or 'cpu', or backend 'auto' (ONNX Runtime on the CPU "
+                                          "when there is no GPU)")
         return "torch", device
     if device == "cpu":
         raise BackendUnavailableError("the tensorrt backend runs on a CUDA device, not device 'cpu'")
@@ -139,3 +142,14 @@ def resolve(backend: str, device: str = "auto", gpu: GpuInfo | None = None) -> t
         raise BackendUnavailableError(f"the tensorrt backend cannot run here: {info.reason}; use backend "
                                       "'auto' (falls back to ONNX Runtime on the CPU) or 'onnxruntime'")
     return "tensorrt", cuda_device
+
+
+def cpu_fallback_reason(device: str = "auto", gpu: GpuInfo | None = None) -> str:
+    """Why ``backend: auto`` runs ONNX Runtime on the CPU here instead of TensorRT (for the log line that says it
+    fell back); never imports torch when tensorrt is not installed."""
+    if device == "cpu":
+        return "device 'cpu' was asked for"
+    if gpu is None and importlib.util.find_spec("tensorrt") is None:
+        return "the tensorrt Python package is not installed"
+    info = gpu if gpu is not None else probe("cuda:0" if device == "auto" else device)
+    return info.reason or "TensorRT cannot run here"

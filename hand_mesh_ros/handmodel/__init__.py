@@ -10,7 +10,7 @@ Typical use::
 """
 
 from .constants import KEYPOINT_NAMES, MANO_JOINT_NAMES, MANO_TIP_VERTICES
-from .data import HandModelData
+from .data import HandModelData, HandModelError, HandModelNotFoundError
 from .factory import load_hand_model, load_hand_model_data, load_open_hand_data
 from .fit import FitResult, HandFitter
 from .mano import UnsafePickleError, load_mano, read_mano_pickle
@@ -25,6 +25,8 @@ __all__ = [
     "HandFitter",
     "HandModel",
     "HandModelData",
+    "HandModelError",
+    "HandModelNotFoundError",
     "HandModelOutput",
     "UnsafePickleError",
     "load_hand_model",

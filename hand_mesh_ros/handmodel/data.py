@@ -11,9 +11,19 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import ConfigurationError
 from .constants import NUM_JOINTS, NUM_KEYPOINTS, check_side
 
 MODEL_NAMES = ("mano", "open_hand")
+
+
+class HandModelError(ConfigurationError):
+    """A hand model file (the user's MANO pickle or a converted model in the cache) cannot be used; the message
+    names the file and what to do."""
+
+
+class HandModelNotFoundError(HandModelError, FileNotFoundError):
+    """A hand model file, or the ``mano_dir`` folder, does not exist."""
 
 
 @dataclass(frozen=True)
@@ -93,19 +103,29 @@ class HandModelData:
         arrays = {f.name: np.asarray(getattr(self, f.name)) for f in fields(self)}
         path = Path(path)
         tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(tmp, **arrays)
-        tmp.replace(path)
+        try:
+            np.savez(tmp, **arrays)
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     @classmethod
     def load(cls, path: str | Path) -> HandModelData:
-        """Read a model written by :meth:`save`."""
-        with np.load(Path(path), allow_pickle=False) as npz:
-            values = {f.name: npz[f.name] for f in fields(cls)}
-        values["name"] = str(values["name"])
-        values["side"] = str(values["side"])
-        values["faces"] = values["faces"].astype(np.int32)
-        values["tip_vertices"] = values["tip_vertices"].astype(np.int64)
-        return cls(**values)
+        """Read a model written by :meth:`save`; HandModelNotFoundError when it does not exist, HandModelError
+        when it is damaged (truncated, not an .npz, arrays missing or of the wrong shape)."""
+        path = Path(path)
+        if not path.is_file():
+            raise HandModelNotFoundError(f"hand model file {path} does not exist")
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                values = {f.name: npz[f.name] for f in fields(cls)}
+            values["name"] = str(values["name"])
+            values["side"] = str(values["side"])
+            values["faces"] = values["faces"].astype(np.int32)
+            values["tip_vertices"] = values["tip_vertices"].astype(np.int64)
+            return cls(**values)
+        except Exception as exc:  # zipfile, numpy and the shape checks raise many types for a damaged file
+            raise HandModelError(f"cannot read hand model file {path}: {type(exc).__name__}: {exc}") from exc
 
 
 def affine_regressor(vertices: np.ndarray, point: np.ndarray, k: int = 16) -> np.ndarray:

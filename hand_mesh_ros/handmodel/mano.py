@@ -9,6 +9,7 @@ The converted arrays are cached as ``.npz`` in ``cache_dir("mano")`` (keyed by t
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import pickle
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import CacheNotWritableError
 from ..paths import cache_dir
 from .constants import (
     JOINT_TO_KEYPOINT,
@@ -27,7 +29,7 @@ from .constants import (
     TIP_KEYPOINTS,
     check_side,
 )
-from .data import HandModelData, rest_frame
+from .data import HandModelData, HandModelError, HandModelNotFoundError, rest_frame
 
 MANO_FILES = {"right": "MANO_RIGHT.pkl", "left": "MANO_LEFT.pkl"}
 EXPECTED_SHAPES: dict[str, tuple[int, ...]] = {
@@ -230,6 +232,33 @@ def mano_to_model_data(
     )
 
 
+MANO_ADVICE = ("mano_dir must be the folder with the unmodified MANO_RIGHT.pkl and MANO_LEFT.pkl of the MANO "
+               "download (its models/ folder); leave mano_dir empty to use the open hand model")
+
+
+def _missing_mano_message(folder: Path, file_name: str) -> str:
+    if not folder.exists():
+        return f"mano_dir {folder} does not exist; {MANO_ADVICE}"
+    if not folder.is_dir():
+        return f"mano_dir {folder} is not a folder; {MANO_ADVICE}"
+    message = f"MANO model not found: {folder / file_name} (mano_dir is set, so {file_name} must be there)"
+    if (folder / "models" / file_name).is_file():
+        return f"{message}; it is in {folder / 'models'}: set mano_dir to that folder"
+    found = sorted(p.name for p in folder.glob("*.pkl"))
+    if found:
+        message += f"; the folder has {', '.join(found[:5])}{' ...' if len(found) > 5 else ''}"
+    return f"{message}; {MANO_ADVICE}"
+
+
+def _mano_cache_file(name: str) -> Path | None:
+    """Where the converted arrays are cached, or None when the cache folder cannot be created (then the pickle is
+    converted on every load: the cache only saves time)."""
+    try:
+        return cache_dir("mano") / name
+    except CacheNotWritableError:
+        return None
+
+
 def load_mano(
     mano_dir: str | Path,
     side: str,
@@ -242,28 +271,49 @@ def load_mano(
     template is mirrored in x, so the x component is negated (``fix_left_shapedirs``). When the right file is
     in the same directory and the left file's x component is already the negated right one (a corrected
     copy), it is left alone.
+
+    Raises HandModelNotFoundError (a FileNotFoundError) when ``mano_dir`` or the file does not exist and
+    HandModelError when the file cannot be read or is not a MANO model (both ConfigurationErrors naming the file
+    and what to do). The .npz cache only saves time: a damaged cached file is rebuilt from the pickle, and a cache
+    that cannot be written is not used.
     """
     check_side(side)
-    path = Path(mano_dir) / MANO_FILES[side]
+    folder = Path(mano_dir)
+    path = folder / MANO_FILES[side]
     if not path.is_file():
-        raise FileNotFoundError(
-            f"MANO model not found: {path} (mano_dir is set, so {MANO_FILES[side]} must be "
-            "there; unset it to use the open hand model)"
-        )
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        raise HandModelNotFoundError(_missing_mano_message(folder, MANO_FILES[side]))
+    right_path = folder / MANO_FILES["right"]
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        if side == "left" and fix_left_shapedirs and right_path.is_file():  # the fix depends on the right file
+            digest += hashlib.sha256(right_path.read_bytes()).hexdigest()[:8]
+    except OSError as exc:
+        raise HandModelError(f"cannot read MANO model {path}: {exc.strerror or exc}; make it readable by "
+                             "this user") from exc
     tips = "-".join(str(int(t)) for t in tip_vertices)
-    right_path = Path(mano_dir) / MANO_FILES["right"]
-    if side == "left" and fix_left_shapedirs and right_path.is_file():  # the fix depends on the right file
-        digest += hashlib.sha256(right_path.read_bytes()).hexdigest()[:8]
-    cached = cache_dir("mano") / f"mano_{side}_{digest}_{tips}_{int(fix_left_shapedirs)}.npz"
-    if cached.is_file():
-        return HandModelData.load(cached)
-    arrays = read_mano_pickle(path)
+    cached = _mano_cache_file(f"mano_{side}_{digest}_{tips}_{int(fix_left_shapedirs)}.npz")
+    if cached is not None and cached.is_file():
+        try:
+            return HandModelData.load(cached)
+        except HandModelError:  # damaged cache entry: converted again from the pickle below
+            with contextlib.suppress(OSError):
+                cached.unlink()
+    try:
+        arrays = read_mano_pickle(path)
+    except Exception as exc:  # unpickling damaged bytes raises many types
+        detail = str(exc).removeprefix(f"{path}: ")
+        kind = "" if type(exc) is ValueError else f"{type(exc).__name__}: "
+        raise HandModelError(f"cannot read MANO model {path}: {kind}{detail}; {MANO_ADVICE}") from exc
     fix = fix_left_shapedirs and side == "left"
     if fix and right_path.is_file():
         right_x = load_mano(mano_dir, "right", tip_vertices).shapedirs[:, 0]
         left_x = arrays["shapedirs"][:, 0]
         fix = not np.allclose(left_x, -right_x, atol=1e-9) or np.allclose(left_x, 0.0)
-    data = mano_to_model_data(arrays, side, tip_vertices, fix)
-    data.save(cached)
+    try:
+        data = mano_to_model_data(arrays, side, tip_vertices, fix)
+    except ValueError as exc:
+        raise HandModelError(f"{path} is not a usable MANO model: {exc}; {MANO_ADVICE}") from exc
+    if cached is not None:
+        with contextlib.suppress(OSError):  # a read-only cache: converted again next time
+            data.save(cached)
     return data

@@ -14,6 +14,12 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from ..errors import ConfigurationError, InvalidSettingError
+from .model_cache import CorruptModelError, corrupt_advice
+from .sources import SOURCES
+
+__all__ = ["CorruptModelError", "InferenceBackend", "make_backend", "open_converted"]
+
 if TYPE_CHECKING:
     from ..gpu.device_crops import DeviceCropper
 
@@ -88,17 +94,27 @@ def make_backend(
 ) -> InferenceBackend:
     """Return the backend ``kind`` ("onnxruntime" or "torch") for a converted model.
 
-    A converted file that exists but cannot be loaded raises CorruptModelError naming it and the fix.
+    A converted file that exists but cannot be loaded raises CorruptModelError naming it and the fix; a runtime
+    that is not installed, or a CUDA device that cannot be used, raises BackendUnavailableError.
     """
-    if kind not in ("onnxruntime", "torch"):
-        raise ValueError(f"unknown backend {kind!r}; expected 'onnxruntime' or 'torch'")
-    if kind == "torch":
-        import torch
+    from ..gpu.availability import BackendUnavailableError
 
+    if kind not in ("onnxruntime", "torch"):
+        raise InvalidSettingError(f"unknown backend {kind!r}; expected 'onnxruntime' or 'torch'")
+    try:
+        if kind == "torch":
+            import torch
+        else:
+            import onnxruntime  # noqa: F401 - only to tell a missing runtime from a damaged file
+    except ImportError as exc:
+        package = "torch" if kind == "torch" else "onnxruntime"
+        raise BackendUnavailableError(f"the {kind} backend needs the {package} Python package, which cannot be "
+                                      f"imported ({exc}); install it or choose another backend") from exc
+    if kind == "torch":
         try:
             torch.device(device)
         except RuntimeError as exc:
-            raise ValueError(f"invalid torch device {device!r}: {exc}") from exc
+            raise InvalidSettingError(f"invalid torch device {device!r}: {exc}") from exc
     path = onnx_path if kind == "onnxruntime" else pt_path
     try:
         return (
@@ -106,10 +122,12 @@ def make_backend(
         )
     except Exception as exc:  # ORT, pickle and protobuf raise many types for a damaged file
         if kind == "torch" and device != "cpu" and "CUDA" in str(exc):
-            raise
+            raise BackendUnavailableError(f"the torch backend cannot use {device}: {exc}; use device 'cpu' or "
+                                          "backend 'auto'") from exc
+        name = path.name.split(".")[0]
         raise CorruptModelError(
-            f"cannot load converted model {path}: {type(exc).__name__}: {str(exc)[:200]}; rebuild it with "
-            "`python -m hand_mesh_ros.perception.convert --force`"
+            f"corrupt cached model {path}: it cannot be loaded ({type(exc).__name__}: {str(exc)[:200]}); "
+            f"{corrupt_advice(name) if name in SOURCES else 'delete it and convert the models again'}"
         ) from exc
 
 
@@ -120,10 +138,6 @@ def device_cropper(backend: InferenceBackend) -> DeviceCropper | None:
     from ..gpu.device_crops import DeviceCropper
 
     return DeviceCropper(backend)  # type: ignore[arg-type]
-
-
-class CorruptModelError(RuntimeError):
-    """A converted model file exists but cannot be loaded."""
 
 
 def open_converted(
@@ -140,30 +154,64 @@ def open_converted(
     """The backend running converted model ``<family>_<variant>`` (e.g. "palm_detection", "full").
 
     ``backend``/``device`` are resolved by :func:`hand_mesh_ros.gpu.availability.resolve` ("auto" picks
-    TensorRT when it can run here, else ONNX Runtime; when the TensorRT engine cannot be built or opened, "auto"
-    says why through ``log`` and falls back to ONNX Runtime). ``precision``: of the TensorRT engine.
-    Raises ValueError for an unknown variant, ModelNotConvertedError when the model is missing (unless
-    ``allow_convert``), CorruptModelError when it cannot be loaded, BackendUnavailableError when an explicitly
-    requested GPU backend cannot run.
+    TensorRT when it can run here, else ONNX Runtime on the CPU, and says so through ``log``; when the TensorRT
+    engine cannot be built or opened, "auto" says why and falls back to ONNX Runtime). ``precision``: of the
+    TensorRT engine. ``log``: progress and fallback lines (default: stderr).
+
+    Every failure is a :class:`~hand_mesh_ros.errors.ConfigurationError` naming the setting or file and the fix:
+    InvalidSettingError for an unknown variant or backend, BackendUnavailableError when an explicitly requested
+    GPU backend cannot run, ModelNotConvertedError when the model is missing (unless ``allow_convert``),
+    CorruptModelError when a cached file is damaged (with ``allow_convert`` it is rebuilt once instead, and the
+    rebuild is logged), CacheNotWritableError when a conversion is needed but the cache is read-only.
     """
-    from ..gpu.availability import resolve
-    from .model_cache import model_files, require_converted
+    from ..gpu.availability import cpu_fallback_reason, resolve
+    from .model_cache import model_files, require_converted, verify_files
 
     if variant not in ("full", "lite"):
-        raise ValueError(f"variant must be 'full' or 'lite', got {variant!r}")
+        raise InvalidSettingError(f"model_variant must be 'full' or 'lite', got {variant!r}")
     name = f"{family}_{variant}"
+    say = log or (lambda message: print(message, file=sys.stderr, flush=True))
+    kind, dev = resolve(backend, device)  # settings and this machine first: cheap, and no conversion in vain
+    if backend == "auto" and kind == "onnxruntime" and device != "cpu":
+        say(f"{name}: backend auto runs ONNX Runtime on the CPU ({cpu_fallback_reason(device)})")
     require_converted(name, models_dir, allow_convert)
     pt, onnx_path, _ = model_files(name, models_dir)
-    kind, dev = resolve(backend, device)
-    if kind == "tensorrt":
-        from .engines import open_engine
-
-        say = log or (lambda message: print(message, file=sys.stderr, flush=True))
+    for attempt in ("first", "rebuilt"):
         try:
-            return open_engine(name, precision, dev, models_dir=models_dir, log=say)
-        except Exception as exc:
-            if backend != "auto":
+            verify_files(name, {"onnxruntime": ("onnx",), "torch": ("pt",)}.get(kind, ("pt", "onnx")), models_dir)
+            if kind == "tensorrt":
+                try:
+                    return _open_engine(name, precision, dev, models_dir, say)
+                except ConfigurationError as exc:
+                    if backend != "auto" or isinstance(exc, CorruptModelError):
+                        raise
+                    say(f"{name}: TensorRT unavailable ({exc}); using ONNX Runtime on the CPU")
+                    kind, dev = "onnxruntime", "cpu"
+                    verify_files(name, ("onnx",), models_dir)
+            return make_backend(pt, onnx_path, kind, dev, threads)
+        except CorruptModelError as exc:
+            if not allow_convert or attempt == "rebuilt":
                 raise
-            say(f"{name}: TensorRT unavailable ({type(exc).__name__}: {exc}); using ONNX Runtime on the CPU")
-            kind, dev = "onnxruntime", "cpu"
-    return make_backend(pt, onnx_path, kind, dev, threads)
+            say(f"{name}: {exc}; rebuilding it (allow_convert is set)")
+            from .convert import convert_models
+
+            convert_models([name], models_dir=models_dir, force=True)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _open_engine(name: str, precision: str, device: str, models_dir: Path | None,
+                 log: Callable[[str], None]) -> InferenceBackend:
+    """The TensorRT engine of ``name``; every failure to build or open it is a BackendUnavailableError."""
+    from ..gpu.availability import BackendUnavailableError
+    from .engines import open_engine
+
+    try:
+        return open_engine(name, precision, device, models_dir=models_dir, log=log)
+    except ConfigurationError:
+        raise
+    except Exception as exc:  # TensorRT, CUDA and the engine build raise many types
+        raise BackendUnavailableError(
+            f"cannot build or open the TensorRT engine of {name} ({precision}) on {device}: "
+            f"{type(exc).__name__}: {exc}; use backend 'auto' (falls back to ONNX Runtime on the CPU) or "
+            "'onnxruntime'"
+        ) from exc

@@ -13,6 +13,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import ConfigurationError
 from ..paths import cache_dir
 
 MEDIAPIPE_VERSION = "0.10.21"
@@ -101,9 +102,9 @@ def download_wheel(download_dir: Path | None = None) -> Path:
     result = subprocess.run(cmd, check=False)
     found = find_wheel(download_dir)
     if result.returncode != 0 or found is None:
-        raise RuntimeError(
-            f"pip could not download mediapipe=={MEDIAPIPE_VERSION}: run `{' '.join(cmd)}` by "
-            "hand, or pass --wheel PATH to the converter"
+        raise ConfigurationError(
+            f"pip could not download mediapipe=={MEDIAPIPE_VERSION} (no network or no package index?): run "
+            f"`{' '.join(cmd)}` by hand, or pass --wheel PATH to the converter"
         )
     return found
 
