@@ -12,6 +12,7 @@ backend). Hands are matched per image stamp by side, nearest wrist first. Writes
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..bagfiles import read_messages
+from ..bagfiles import BagReadError, read_messages
 from .metrics import (
     auc,
     depth_error,
@@ -127,8 +128,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--reference", type=Path, help="compare with this bag's --topic instead of the truth")
     parser.add_argument("--out", type=Path, default=Path("out/bag_report"))
     args = parser.parse_args(argv)
-    pred = _by_stamp(args.bag, args.topic)
-    truth = _by_stamp(args.reference, args.topic) if args.reference else _by_stamp(args.bag, args.truth_topic)
+    try:
+        pred = _by_stamp(args.bag, args.topic)
+        truth = _by_stamp(args.reference, args.topic) if args.reference else _by_stamp(args.bag, args.truth_topic)
+    except BagReadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if not truth:
         raise SystemExit(f"no truth: {args.truth_topic} is empty or missing (or give --reference)")
     matched, total = match(pred, truth)

@@ -15,9 +15,9 @@ from types import TracebackType
 from typing import Any
 
 from rclpy.serialization import deserialize_message, serialize_message
-from rosbags.rosbag2 import Reader, StoragePlugin, Writer
+from rosbags.rosbag2 import StoragePlugin, Writer
 
-from ..bagfiles import make_typestore
+from ..bagfiles import decode, iter_raw, make_typestore, open_bag
 
 
 def type_name(msg: Any) -> str:
@@ -76,15 +76,25 @@ class BagMessage:
 
 
 def read_bag(path: Path | str, topics: Sequence[str] | None = None) -> Iterator[BagMessage]:
-    """Messages of ``topics`` (all when None) in time order, deserialized into rclpy classes."""
-    with Reader(Path(path)) as reader:
+    """Messages of ``topics`` (all when None) in time order, deserialized into rclpy classes.
+
+    Raises :class:`hand_mesh_ros.bagfiles.BagReadError` for a missing, malformed, truncated or corrupt bag.
+    """
+    with open_bag(path) as reader:
         conns = [c for c in reader.connections if topics is None or c.topic in topics]
-        classes = {c.id: message_class(c.msgtype) for c in conns}
-        for conn, stamp, raw in reader.messages(connections=conns):
-            yield BagMessage(conn.topic, stamp, deserialize_message(bytes(raw), classes[conn.id]))
+
+        classes: dict[str, Any] = {}
+
+        def deserialize(raw: Any, msgtype: str) -> Any:
+            if msgtype not in classes:
+                classes[msgtype] = message_class(msgtype)
+            return deserialize_message(bytes(raw), classes[msgtype])
+
+        for i, (conn, stamp, raw) in enumerate(iter_raw(reader, path, conns)):
+            yield BagMessage(conn.topic, stamp, decode(path, i, conn, raw, deserialize))
 
 
 def bag_topics(path: Path | str) -> dict[str, str]:
-    """Topic -> type name of a bag."""
-    with Reader(Path(path)) as reader:
+    """Topic -> type name of a bag (:class:`hand_mesh_ros.bagfiles.BagReadError` when it is unreadable)."""
+    with open_bag(path) as reader:
         return {c.topic: c.msgtype for c in reader.connections}

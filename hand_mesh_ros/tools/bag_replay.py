@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..bagfiles import BagReadError
 from ..geometry.camera import CameraModel
 from ..ros.camera_info import camera_model_from_info
 from ..ros.image_conversion import image_to_rgb
@@ -86,7 +87,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--limit", type=int)
     args = parser.parse_args(argv)
     require_local_dds()
-    n = replay(args.input_bag, args.output_bag, args.image_topic, args.info_topic, args.storage, args.limit)
+    try:
+        n = replay(args.input_bag, args.output_bag, args.image_topic, args.info_topic, args.storage, args.limit)
+    except BagReadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(f"replayed {n} images; outputs in {args.output_bag}")
     return 0 if n else 1
 
