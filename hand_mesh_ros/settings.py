@@ -13,7 +13,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from .errors import InvalidSettingError
+
 Value = bool | int | float | str
+
+# When a change of a setting takes effect in a running node: "live" at the next frame; "configure" at the next
+# configure transition (it selects models or topics: refused while the node is configured); "startup" never
+# after start-up.
+APPLIES = ("live", "configure", "startup")
 
 
 @dataclass(frozen=True)
@@ -24,7 +31,12 @@ class Setting:
     low: float | None = None
     high: float | None = None
     choices: tuple[str, ...] = ()
-    read_only: bool = False  # needs a restart (models, topics): run-time changes are refused
+    applies: str = "live"  # one of APPLIES
+
+    @property
+    def read_only(self) -> bool:
+        """Fixed for the life of the process (ROS refuses every change after start-up)."""
+        return self.applies == "startup"
 
     def check(self, value: Any) -> str | None:
         """Return why ``value`` is not acceptable, or None."""
@@ -48,10 +60,13 @@ def setting(
     low: float | None = None,
     high: float | None = None,
     choices: tuple[str, ...] = (),
-    read_only: bool = False,
+    applies: str = "live",
 ) -> Any:
-    """A dataclass field with a description and valid range (its name is the field's name)."""
-    spec = Setting("", default, description, low, high, choices, read_only)
+    """A dataclass field with a description, valid range and when a change applies (:data:`APPLIES`; its name
+    is the field's name)."""
+    if applies not in APPLIES:
+        raise ValueError(f"applies must be one of {', '.join(APPLIES)}, got {applies!r}")
+    spec = Setting("", default, description, low, high, choices, applies)
     return dataclasses.field(default=default, metadata={"setting": spec})
 
 
@@ -65,29 +80,32 @@ def settings_of(config_type: type) -> list[Setting]:
 
 
 def validate(config: Any) -> None:
-    """Raise ValueError naming every field of ``config`` that is out of range or of the wrong type."""
+    """Raise InvalidSettingError (a ValueError) naming every field of ``config`` that is out of range or of the
+    wrong type."""
     problems = [p for s in settings_of(type(config)) if (p := s.check(getattr(config, s.name)))]
     if problems:
-        raise ValueError("invalid settings: " + "; ".join(problems))
+        raise InvalidSettingError("invalid settings: " + "; ".join(problems))
 
 
 def device_index(device: str) -> int:
-    """The CUDA ordinal of ``cuda`` / ``cuda:N``; ValueError for anything else."""
+    """The CUDA ordinal of ``cuda`` / ``cuda:N``; InvalidSettingError (a ValueError) for anything else."""
     if device == "cuda":
         return 0
     if device.startswith("cuda:") and device[5:].isdigit():
         return int(device[5:])
-    raise ValueError(f"not a CUDA device: {device!r} (expected cuda or cuda:N)")
+    raise InvalidSettingError(f"not a CUDA device: {device!r} (expected cuda or cuda:N)")
 
 
 def check_device(name: str, value: str) -> None:
-    """Raise ValueError unless ``value`` is auto, cpu, cuda or cuda:N."""
+    """Raise InvalidSettingError (a ValueError) unless ``value`` is auto, cpu, cuda or cuda:N."""
     if value in ("auto", "cpu"):
         return
     try:
         device_index(value)
     except ValueError:
-        raise ValueError(f"invalid settings: {name} must be auto, cpu, cuda or cuda:N; got {value!r}") from None
+        raise InvalidSettingError(
+            f"invalid settings: {name} must be auto, cpu, cuda or cuda:N; got {value!r}"
+        ) from None
 
 
 T = TypeVar("T")
@@ -95,7 +113,8 @@ T = TypeVar("T")
 
 def refusing_removed(removed: Mapping[str, str]) -> Callable[[type[T]], type[T]]:
     """Class decorator for a settings dataclass: its constructor refuses the names in ``removed`` (a setting
-    that no longer exists -> what to do instead) with a ValueError saying so, instead of a bare TypeError."""
+    that no longer exists -> what to do instead) with an InvalidSettingError (a ValueError) saying so, instead of a
+    bare TypeError."""
 
     def decorate(cls: type[T]) -> type[T]:
         generated = cls.__init__
@@ -104,7 +123,7 @@ def refusing_removed(removed: Mapping[str, str]) -> Callable[[type[T]], type[T]]
         def init(self: Any, *args: Any, **kwargs: Any) -> None:
             problems = [f"'{n}' is no longer a setting: {removed[n]}" for n in kwargs if n in removed]
             if problems:
-                raise ValueError("; ".join(problems))
+                raise InvalidSettingError("; ".join(problems))
             generated(self, *args, **kwargs)
 
         cls.__init__ = init  # type: ignore[method-assign]

@@ -69,9 +69,10 @@ def test_launch_file_references_exist() -> None:
 
 def test_yaml_holds_the_declared_defaults() -> None:
     data = yaml.safe_load((REPO / "config" / "hand_mesh.yaml").read_text())
-    assert set(data) == set(DECLARED)
+    # Sections keyed /**/<node>: they apply under any namespace (a bare node name would not).
+    assert set(data) == {f"/**/{name}" for name in DECLARED}
     for node_name, declared in DECLARED.items():
-        values = data[node_name]["ros__parameters"]
+        values = data[f"/**/{node_name}"]["ros__parameters"]
         assert set(values) == set(declared), f"{node_name}: YAML and declared parameters differ"
         for name, value in values.items():
             assert value == declared[name].default, f"{node_name}.{name}: YAML {value!r} != default"

@@ -110,7 +110,7 @@ def test_unplaceable_hands_and_restarts_are_reported(asl_frames) -> None:  # typ
     h, w = asl_frames[0].shape[:2]
     camera = CameraModel.pinhole(w, h, float(h))
     first = rec.process(asl_frames[0], camera, 1.0)
-    assert first.hands and not first.restarted and first.unplaced == 0
+    assert first.hands and not first.restarted and first.unplaced == {}
     again = rec.process(asl_frames[1], camera, 0.5)  # the stream restarted
     assert again.restarted and [h.track_id for h in again.hands] == [2]  # a new track: nothing carried over
 
@@ -118,4 +118,4 @@ def test_unplaceable_hands_and_restarts_are_reported(asl_frames) -> None:  # typ
     rec.tracker.landmark_model = CollapsedLandmarks()  # type: ignore[assignment]
     rec.reset()
     result = rec.process(asl_frames[0], camera, 2.0)
-    assert result.unplaced == 1 and result.hands == [] and not result.restarted
+    assert result.unplaced == {"degenerate_keypoints": 1} and result.hands == [] and not result.restarted

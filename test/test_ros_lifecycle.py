@@ -90,6 +90,7 @@ def test_outputs_follow_the_lifecycle_and_extras_follow_subscribers(  # type: ig
         logged: list[str] = []
         logger = node.get_logger()
         monkeypatch.setattr(logger, "info", lambda message, **kw: logged.append(message))
+        monkeypatch.setattr(logger, "warning", lambda message, **kw: logged.append(message))
         assert answered(1, stamp_ns=10**9) == 1  # stamps stepped back (a replayed bag): tracking restarts
         assert node._health.events["stream_restarted"] == 1
         assert any(m.startswith("stream_restarted: image stamps stepped back") for m in logged)
@@ -98,8 +99,9 @@ def test_outputs_follow_the_lifecycle_and_extras_follow_subscribers(  # type: ig
         monkeypatch.setattr(tracker, "palm_model", FixedPalms(palm_at(160, 120)))
         monkeypatch.setattr(tracker, "landmark_model", CollapsedLandmarks())
         assert answered(1) == 1 and hands[-1].hands == []  # answered, with no hand
-        assert node._health.events["hand_not_placed"] == 1
-        assert any(m.startswith("hand_not_placed: 1 hand(s) found but not placed") for m in logged)
+        assert node._health.events["hand_not_placed_degenerate_keypoints"] == 1
+        assert any(m.startswith("hand_not_placed_degenerate_keypoints: 1 hand(s) found but not placed")
+                   for m in logged)
     finally:
         executor.shutdown()
         node.destroy_node()

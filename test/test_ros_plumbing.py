@@ -16,22 +16,89 @@ def _msg(sec: int, nsec: int = 0, tag: str = "") -> SimpleNamespace:
     return SimpleNamespace(header=SimpleNamespace(stamp=SimpleNamespace(sec=sec, nanosec=nsec)), tag=tag)
 
 
-def test_stamp_sync_matches_and_bounds_memory() -> None:
-    from hand_mesh_ros.ros.stamp_sync import StampSynchronizer
+class _Matcher:
+    """A StampSynchronizer on (image, detections) that records matches and drops."""
 
-    pairs: list[tuple[str, str]] = []
-    sync = StampSynchronizer(2, lambda a, b: pairs.append((a.tag, b.tag)), queue_size=3)
-    sync.add(0, _msg(1, tag="img1"))
-    sync.add(0, _msg(2, tag="img2"))
-    sync.add(1, _msg(2, tag="det2"))  # matches 2; 1 can never complete in order: dropped
-    assert pairs == [("img2", "det2")] and sync.dropped == 1
-    sync.add(1, _msg(1, tag="late det1"))  # older than the last match
-    assert sync.dropped == 2
-    for s in range(3, 10):  # images without detections: the queue stays bounded
-        sync.add(0, _msg(s, tag=f"img{s}"))
-    assert len(sync._pending) == 3 and sync.dropped == 2 + 4
-    sync.add(1, _msg(9, tag="det9"))
-    assert pairs[-1] == ("img9", "det9")
+    def __init__(self, queue_size: int = 3) -> None:
+        from hand_mesh_ros.ros.stamp_sync import StampSynchronizer
+
+        self.pairs: list[tuple[str, str]] = []
+        self.drops: list[tuple[str, str]] = []
+        self.sync = StampSynchronizer(["image", "hand_detections"], lambda a, b: self.pairs.append((a.tag, b.tag)),
+                                      queue_size, on_drop=self._dropped)
+
+    def _dropped(self, slots: list[SimpleNamespace | None], reason: str) -> None:
+        self.drops += [(m.tag, reason) for m in slots if m is not None]
+
+    def image(self, sec: int, tag: str, nsec: int = 0) -> None:
+        self.sync.add(0, _msg(sec, nsec, tag))
+
+    def detections(self, sec: int, tag: str, nsec: int = 0) -> None:
+        self.sync.add(1, _msg(sec, nsec, tag))
+
+
+def test_stamp_sync_matches_and_bounds_memory() -> None:
+    m = _Matcher(queue_size=3)
+    m.image(1, "img1")
+    m.image(2, "img2")
+    m.detections(2, "det2")  # matches 2; 1 can never complete in order
+    assert m.pairs == [("img2", "det2")] and m.drops == [("img1", "stale")]
+    m.detections(1, "late det1")  # its topic stepped back: a restart of that topic, then nothing to match
+    for s in range(3, 10):  # images without detections: the queue stays bounded, the oldest goes first
+        m.image(s, f"img{s}")
+    assert len(m.sync._pending) == 3
+    assert [d for d in m.drops if d[1] == "queue_full"] == [
+        ("late det1", "queue_full"), ("img3", "queue_full"), ("img4", "queue_full"), ("img5", "queue_full"),
+        ("img6", "queue_full")]
+    m.detections(9, "det9")
+    assert m.pairs[-1] == ("img9", "det9")
+    assert m.sync.dropped == {"stale": 3, "queue_full": 5}  # img1; img7, img8 given up by the match of 9
+
+
+def test_stamp_sync_matches_equal_stamps_in_order() -> None:
+    """A driver that leaves header.stamp at 0: every image has the same stamp, each is matched with the
+    detections of the same position, none is lost."""
+    m = _Matcher(queue_size=5)
+    for i in range(4):
+        m.image(0, f"img{i}")
+        m.detections(0, f"det{i}")
+    assert m.pairs == [(f"img{i}", f"det{i}") for i in range(4)] and not m.drops
+    m.image(0, "img4")
+    m.image(0, "img5")  # two images before their detections (the detector is behind)
+    m.detections(0, "det4")
+    m.detections(0, "det5")
+    assert m.pairs[-2:] == [("img4", "det4"), ("img5", "det5")] and not m.drops
+
+
+def test_stamp_sync_restarts_when_a_short_loop_repeats_its_stamps() -> None:
+    """`ros2 bag play -l` of a 0.3 s clip: every pass repeats the stamps of the first. Each pass is matched;
+    what was pending from the previous pass is dropped with reason 'restart'."""
+    m = _Matcher(queue_size=5)
+    clip = [0, 100_000_000, 200_000_000, 300_000_000]  # ns
+    for loop in range(3):
+        for k, ns in enumerate(clip):
+            m.image(10, f"L{loop}img{k}", ns)
+        for k, ns in enumerate(clip[:-1]):  # the last frame's detections come after the next pass started
+            m.detections(10, f"L{loop}det{k}", ns)
+    assert [p for p in m.pairs if p[0].startswith("L2")] == [(f"L2img{k}", f"L2det{k}") for k in range(3)]
+    assert len(m.pairs) == 9 and m.sync.restarts == 4  # the image topic and the detection topic, passes 2 and 3
+    assert ("L0img3", "restart") in m.drops and ("L1img3", "restart") in m.drops
+
+
+def test_stream_clock_times_repeated_stamps_by_arrival_and_reports_each_kind() -> None:
+    from hand_mesh_ros.ros.stamp_sync import StreamClock
+
+    events: list[str] = []
+    now = [100.0]
+    clock = StreamClock("image", on_event=lambda kind, detail: events.append(kind), now=lambda: now[0])
+    times = []
+    for _ in range(3):  # stamps left at zero, 30 fps arrival
+        times.append(clock.seconds(_msg(0)))
+        now[0] += 0.033
+    assert times[0] == 0.0 and np.allclose(np.diff(times), 0.033) and events == ["repeated_stamps"]
+    assert clock.seconds(_msg(5)) == 5.0 and not clock.repeated and not clock.stepped_back
+    assert clock.seconds(_msg(4, 500_000_000)) == 4.5 and clock.stepped_back
+    assert events == ["repeated_stamps", "stamps_stepped_back"]
 
 
 def test_scheduler_on_demand_follows_tracking() -> None:
@@ -50,6 +117,21 @@ def test_scheduler_on_demand_follows_tracking() -> None:
     assert s.should_detect(0.5)  # stamps jumped back (a bag restarted): nothing counts as tracked
     s.report_tracked(1, 0.5)  # reports of the restarted stream are taken
     assert not s.should_detect(0.54)
+
+
+def test_scheduler_restarts_on_any_step_back() -> None:
+    """A 0.2 s clip looped: the second pass is detected although its stamps are within a second of the
+    first's, and a late report from the first pass does not block it."""
+    s = DetectionSchedule("on_demand", every_n=10, max_hands=2, timeout_s=0.5)
+    clip = [0.0, 0.05, 0.1, 0.15, 0.2]
+    for t in clip:
+        s.should_detect(t)
+        s.report_tracked(2, t)
+    assert s.should_detect(0.0)  # the loop restarted: due at once
+    s.report_tracked(2, 0.2)  # late report of the first pass: ignored
+    assert s.should_detect(0.05)
+    s.report_tracked(2, 0.05)  # the new pass tracks both hands
+    assert not s.should_detect(0.1)
 
 
 def test_scheduler_modes() -> None:

@@ -74,6 +74,8 @@ class CameraModel:
         if p is not None:
             p.setflags(write=False)
             object.__setattr__(self, "p", p)
+        if d.size:
+            _check_lens(self)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -156,6 +158,11 @@ class CameraModel:
     def has_distortion(self) -> bool:
         return self.d.size > 0
 
+    def key(self) -> tuple[object, ...]:
+        """What identifies these intrinsics: equal keys describe the same image geometry."""
+        return (self.width, self.height, self.distortion_model if self.d.size else "", self.k.tobytes(),
+                self.d.tobytes())
+
     def check_image_size(self, width: int, height: int) -> None:
         """Raise InvalidIntrinsics if an incoming image is not the size these intrinsics describe."""
         if int(width) != self.width or int(height) != self.height:
@@ -211,6 +218,52 @@ class CameraModel:
         xy = self.undistort_points(px, "normalized")
         z = np.broadcast_to(np.asarray(depth, dtype=np.float64), xy.shape[:-1])
         return np.concatenate([xy * z[..., None], z[..., None]], axis=-1)
+
+
+# The undistorted radius of an image point may not be smaller than this fraction of its distorted radius: a
+# lens does not magnify the whole field this much (D = [1e6, ...] would put a hand at 16 m instead of 0.5 m).
+MIN_RADIUS_RATIO = 0.25
+
+
+def _check_lens(camera: CameraModel) -> None:
+    """Raise InvalidIntrinsics unless the distortion has a unique, plausible inverse over the image.
+
+    Along 16 rays from the principal point to the image border the undistorted radius must exist inside the
+    ellipse inscribed in the image (outside it, at the corners of a strong fisheye, a point may have no inverse
+    and is reported where it is used), grow with the distorted radius (no fold) and keep at least
+    :data:`MIN_RADIUS_RATIO` of it."""
+    w, h = camera.width, camera.height
+    angles = np.linspace(0.0, 2.0 * np.pi, 16, endpoint=False)
+    direction = np.stack([np.cos(angles), np.sin(angles)], axis=-1)
+    # Distance from the principal point to the image border along each ray, in pixels.
+    with np.errstate(divide="ignore"):
+        to_x = np.where(direction[:, 0] > 0, (w - 1 - camera.cx) / direction[:, 0],
+                        np.where(direction[:, 0] < 0, -camera.cx / direction[:, 0], np.inf))
+        to_y = np.where(direction[:, 1] > 0, (h - 1 - camera.cy) / direction[:, 1],
+                        np.where(direction[:, 1] < 0, -camera.cy / direction[:, 1], np.inf))
+    reach = np.maximum(np.minimum(to_x, to_y), 1.0)
+    steps = np.linspace(0.02, 1.0, 50)
+    px = camera.k[:2, 2] + direction[:, None, :] * (reach[:, None, None] * steps[None, :, None])
+    xy_d = camera.pixel_to_normalized(px)
+    xy = dist.undistort(xy_d, camera.distortion_model, camera.d)
+    r_d, r_u = np.hypot(xy_d[..., 0], xy_d[..., 1]), np.hypot(xy[..., 0], xy[..., 1])
+    rel = (px - np.array([(w - 1) / 2.0, (h - 1) / 2.0])) / np.array([w / 2.0, h / 2.0])
+    inside = np.hypot(rel[..., 0], rel[..., 1]) <= 1.0
+    coefficients = f"{camera.distortion_model} D={np.round(camera.d, 6).tolist()}"
+    if not np.all(np.isfinite(r_u[inside])):
+        raise InvalidIntrinsics(f"the lens model {coefficients} cannot be inverted over the image: points inside "
+                                "the image have no undistorted position")
+    with np.errstate(invalid="ignore"):
+        folds = np.diff(r_u, axis=1) <= 0.0
+    if np.any(folds & np.isfinite(np.diff(r_u, axis=1))):
+        raise InvalidIntrinsics(f"the lens model {coefficients} folds over inside the image: two image points "
+                                "undistort to rays in the wrong order")
+    with np.errstate(invalid="ignore"):
+        ratio = np.nanmin(r_u / r_d)
+    if ratio < MIN_RADIUS_RATIO:
+        raise InvalidIntrinsics(f"the lens model {coefficients} is implausible: it shrinks image radii to "
+                                f"{ratio:.3g} of their distorted length (a lens magnifies by at most "
+                                f"{1 / MIN_RADIUS_RATIO:.0f}x); check the calibration")
 
 
 def _points(arr: np.ndarray, dim: int, what: str) -> np.ndarray:

@@ -27,9 +27,6 @@ from .types import Handedness, HandObservation, HandRegion, PalmDetection
 MODES = ("on_demand", "every_frame", "every_n")
 ASSOCIATION_IOU = 0.5  # two regions overlapping this much (intersection over union) hold the same hand
 REATTACH_IOU = 0.3  # a new hand overlapping a just-lost hand of its side this much continues its track
-# A tracking report this much newer than the image being scheduled means the stream restarted (the detector
-# node's reports come from another process and may run a little ahead of its images).
-STREAM_RESTART_S = 1.0
 
 
 class DetectionSchedule:
@@ -38,8 +35,10 @@ class DetectionSchedule:
     ``on_demand`` (MediaPipe's behaviour, the default): at once when no hand is tracked; every ``every_n``-th
     frame while some but fewer than ``max_hands`` are tracked (to look for more); never while ``max_hands``
     are. ``every_frame``: always. ``every_n``: every ``every_n``-th frame. A tracking report older than
-    ``timeout_s`` (whoever tracks stopped answering) counts as "none tracked"; an image more than
-    :data:`STREAM_RESTART_S` older than the report (the stream restarted) forgets it. Raises ValueError for an
+    ``timeout_s`` (whoever tracks stopped answering) counts as "none tracked". Image stamps that step back (by
+    any amount: a bag looping a short clip repeats its stamps) restart the schedule: the report is forgotten
+    and the frame is due; until a report for an image of the new stream arrives, reports for stamps newer than
+    the newest image scheduled are ignored (they come from before the restart). Raises ValueError for an
     unknown mode or ``every_n < 1``.
     """
 
@@ -57,29 +56,38 @@ class DetectionSchedule:
         self._tracked = 0
         self._reported = False
         self._tracked_stamp: float | None = None
+        self._image_stamp: float | None = None
+        self._restarted = False  # stamps stepped back and no report of the new stream arrived yet
         self._since_detection = 10**9
 
     def report_tracked(self, count: int, stamp_s: float | None = None) -> None:
-        """``count`` hands are tracked into the frame after the one at ``stamp_s`` (a report older than the
-        last one is ignored: reports arrive late, and a restart is seen in :meth:`due` first)."""
-        if stamp_s is None or self._tracked_stamp is None or stamp_s >= self._tracked_stamp:
-            self._tracked, self._reported = int(count), True
-            self._tracked_stamp = None if stamp_s is None else float(stamp_s)
+        """``count`` hands are tracked into the frame after the one at ``stamp_s``. A report older than the last
+        one (reports arrive late) is ignored, and after a restart one newer than the newest image scheduled."""
+        if stamp_s is not None:
+            if self._tracked_stamp is not None and stamp_s < self._tracked_stamp:
+                return
+            if self._restarted and self._image_stamp is not None and stamp_s > self._image_stamp:
+                return
+            self._restarted = False
+        self._tracked, self._reported = int(count), True
+        self._tracked_stamp = None if stamp_s is None else float(stamp_s)
 
     def due(self, stamp_s: float | None = None) -> bool:
         """Whether the palm detector should run on the frame at ``stamp_s`` (count it with :meth:`record`).
 
-        Forgets the tracking report when it is stale or the stream restarted, so call it once per frame."""
+        Restarts on a step back of the stamps and forgets a stale report, so call it once per frame."""
+        if stamp_s is not None:
+            if self._image_stamp is not None and stamp_s < self._image_stamp:  # the stream restarted
+                self.reset()
+                self._restarted = True
+            self._image_stamp = float(stamp_s)
         if self.mode == "every_frame":
             return True
         next_period = self._since_detection + 1 >= self.every_n
         if self.mode == "every_n":
             return next_period
-        if stamp_s is not None and self._tracked_stamp is not None:
-            if stamp_s < self._tracked_stamp - STREAM_RESTART_S:  # a replay or loop restarted: nothing tracked
-                self._reported, self._tracked_stamp = False, None
-            elif stamp_s - self._tracked_stamp > self.timeout_s:
-                self._reported = False  # the report is stale
+        if stamp_s is not None and self._tracked_stamp is not None and stamp_s - self._tracked_stamp > self.timeout_s:
+            self._reported = False  # the report is stale
         tracked = self._tracked if self._reported else 0
         return tracked == 0 or (tracked < self.max_hands and next_period)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import InvalidSettingError
 from ..handmodel.hand_length import DEFAULT_HAND_LENGTH_M, MAX_HAND_LENGTH_M, MIN_HAND_LENGTH_M
 from ..perception.tracker import MODES
 from ..settings import check_device, refusing_removed, setting, validate
@@ -14,15 +15,15 @@ class ModelSettings:
     """Which networks run where (shared by the detector and the reconstruction)."""
 
     model_variant: str = setting("full", "MediaPipe model variant (lite for Jetson Nano-class devices).",
-                                 choices=("full", "lite"), read_only=True)
+                                 choices=("full", "lite"), applies="configure")
     backend: str = setting("auto", "Inference backend: auto picks TensorRT when a GPU and tensorrt are "
                            "present, else ONNX Runtime.", choices=("auto", "onnxruntime", "torch", "tensorrt"),
-                           read_only=True)
+                           applies="configure")
     device: str = setting("auto", "Device of the networks: auto (the GPU when the backend runs there), cpu or "
-                          "cuda[:N].", read_only=True)
+                          "cuda[:N].", applies="configure")
     precision: str = setting("fp16", "Precision of TensorRT engines: fp16, fp32, or int8 (prebuild it with a "
                              "calibration set: python -m hand_mesh_ros.perception.build_engines).",
-                             choices=("fp16", "fp32", "int8"), read_only=True)
+                             choices=("fp16", "fp32", "int8"), applies="configure")
 
     def __post_init__(self) -> None:  # every subclass's settings, and the device string
         validate(self)
@@ -66,9 +67,9 @@ class ReconstructionConfig(DetectionSettings):
 
     min_presence: float = setting(0.5, "Landmark hand-presence threshold; below it the track is lost.", 0.0, 1.0)
     hand_model: str = setting("auto", "Hand model: auto uses MANO when mano_dir is set, else the embedded "
-                              "open hand model.", choices=("auto", "open_hand", "mano"), read_only=True)
+                              "open hand model.", choices=("auto", "open_hand", "mano"), applies="configure")
     mano_dir: str = setting("", "Folder with the user's MANO_RIGHT.pkl / MANO_LEFT.pkl (never shipped).",
-                            read_only=True)
+                            applies="configure")
     hand_length_m: float = setting(
         DEFAULT_HAND_LENGTH_M, "Hand length in metres: wrist crease to the tip of the middle finger, hand flat "
         "(measure it with a ruler; default 0.187 = ANSUR II adult mean of men 0.193 and women 0.181). Depth "
@@ -92,5 +93,5 @@ class ReconstructionConfig(DetectionSettings):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.hand_model == "mano" and not self.mano_dir:
-            raise ValueError("hand_model is 'mano' but mano_dir is empty: set mano_dir to the folder with "
-                             "MANO_RIGHT.pkl and MANO_LEFT.pkl")
+            raise InvalidSettingError("hand_model is 'mano' but mano_dir is empty: set mano_dir to the folder "
+                                      "with MANO_RIGHT.pkl and MANO_LEFT.pkl")

@@ -37,12 +37,12 @@ from .types import FrameResult, ReconstructedHand, StageTimes
 
 
 class _Update(NamedTuple):
-    """One hand's update: seconds in geometry and in the fits, what it publishes, whether it was placed."""
+    """One hand's update: seconds in geometry and in the fits, what it publishes, why it was not placed."""
 
     geometry_s: float
     fit_s: float
     hand: ReconstructedHand | None
-    placed: bool
+    unplaced: str | None = None  # a key of UNPLACED_REASONS
 
 
 class HandReconstructor:
@@ -52,9 +52,13 @@ class HandReconstructor:
                  allow_convert: bool = False, log: Callable[[str], None] | None = None) -> None:
         """``with_palm_detector``: False when palms always come from the caller (the detector node);
         ``allow_convert``: convert the MediaPipe models on first use instead of raising ModelNotConvertedError;
-        ``log``: where TensorRT engine builds report progress (default: stderr). Raises ValueError for
-        settings that cannot work (e.g. ``hand_model: mano`` without ``mano_dir``)."""
+        ``log``: where TensorRT engine builds report progress and backend fallbacks (default: stderr).
+        Anything that cannot be set up as configured (a setting, a missing or damaged model file, ``mano_dir``,
+        an unusable backend) raises a :class:`~hand_mesh_ros.errors.ConfigurationError` naming it and the fix;
+        the hand models load first, so such a mistake is reported before any network or engine is built."""
         self.config = cfg = config or ReconstructionConfig()
+        mano_dir = cfg.mano_dir if cfg.hand_model in ("auto", "mano") else None
+        self._model_data = {side: load_hand_model_data(side, mano_dir or None) for side in ("right", "left")}
         common = {"variant": cfg.model_variant, "backend": cfg.backend, "device": cfg.device,
                   "precision": cfg.precision, "allow_convert": allow_convert, "log": log}
         self.landmark_model = LandmarkModel(**common)  # type: ignore[arg-type]
@@ -63,23 +67,51 @@ class HandReconstructor:
                                    min_detection_score=cfg.min_detection_score, min_presence=cfg.min_presence,
                                    detection_mode=cfg.detection_mode, detect_every_n=cfg.detect_every_n,
                                    reattach_s=cfg.hold_time_s)
-        mano_dir = cfg.mano_dir if cfg.hand_model in ("auto", "mano") else None
-        self.models: dict[str, HandModel] = {
-            side: HandModel(at_hand_length(load_hand_model_data(side, mano_dir or None), cfg.hand_length_m))
-            for side in ("right", "left")
-        }
+        self.models: dict[str, HandModel] = {}
+        self.fitters: dict[str, CameraSpaceFitter] = {}
+        self.refitters: dict[str, HandFitter] = {}
+        self._build_fitters(cfg)
+        self.tracks: dict[int, Track] = {}  # by track id
+        self._camera_key: tuple[object, ...] | None = None
+
+    def _build_fitters(self, cfg: ReconstructionConfig) -> None:
+        self.models = {side: HandModel(at_hand_length(data, cfg.hand_length_m))
+                       for side, data in self._model_data.items()}
         self.fitters = {s: CameraSpaceFitter(m, warm_iterations=cfg.fit_iterations) for s, m in self.models.items()}
         self.refitters = {s: HandFitter(m, iterations=1) for s, m in self.models.items()}
-        self.tracks: dict[int, Track] = {}  # by track id
+
+    def reconfigure(self, config: ReconstructionConfig) -> None:
+        """Apply new settings to a running reconstructor without reloading the networks.
+
+        Detection, presence, hold, filter, fit and hand-length settings take effect on the next frame: the
+        hand models are rebuilt at the new hand length when it changed, and every track's filters, hold and
+        last fit start over (hands stay tracked, so nothing is re-detected). Raises ValueError when a setting
+        that needs new networks or another hand model differs (model_variant, backend, device, precision,
+        hand_model, mano_dir): build a new HandReconstructor for those."""
+        fixed = ("model_variant", "backend", "device", "precision", "hand_model", "mano_dir")
+        changed = [n for n in fixed if getattr(config, n) != getattr(self.config, n)]
+        if changed:
+            raise ValueError(f"{', '.join(changed)} cannot change on a running reconstructor: build a new one")
+        tracker = self.tracker
+        tracker.max_hands, tracker.min_detection_score = config.max_hands, config.min_detection_score
+        tracker.min_presence, tracker.reattach_s = config.min_presence, config.hold_time_s
+        schedule = tracker.schedule
+        schedule.mode, schedule.every_n, schedule.max_hands = (config.detection_mode, config.detect_every_n,
+                                                               config.max_hands)
+        if (config.hand_length_m, config.fit_iterations) != (self.config.hand_length_m, self.config.fit_iterations):
+            self._build_fitters(config)
+        self.config = config
+        self.tracks = {}
 
     @property
     def model_name(self) -> str:
         return self.models["right"].name
 
     def reset(self) -> None:
-        """Forget every track (e.g. after a jump in the image stream)."""
+        """Forget every track (e.g. after a jump in the image stream); the next frame is detected anew."""
         self.tracks = {}
         self.tracker.reset()
+        self._camera_key = None
 
     # ------------------------------------------------------------------------------------------------ frame
     def process(self, image_rgb: np.ndarray, camera: CameraModel, stamp_s: float,
@@ -93,6 +125,11 @@ class HandReconstructor:
         t0 = time.perf_counter()
         image = check_rgb_image(image_rgb, "image_rgb")
         camera.check_image_size(image.shape[1], image.shape[0])
+        key = camera.key()
+        camera_changed = self._camera_key is not None and key != self._camera_key
+        if camera_changed:  # other intrinsics or size: regions, filters and held hands mean nothing any more
+            self.reset()
+        self._camera_key = key
         frame = self.tracker.step(image, float(stamp_s), None if palms is None else list(palms))
         if frame.restarted:  # the stream restarted (a looping bag or video): tracks and filters start over
             self.tracks = {}
@@ -102,7 +139,7 @@ class HandReconstructor:
             if track.seen and key not in frame.tracked:
                 track.lose()
         geometry_s = fit_s = 0.0
-        unplaced = 0
+        unplaced: dict[str, int] = {}
         hands: list[ReconstructedHand] = []
         for obs in frame.hands:
             assert obs.track_id is not None
@@ -117,7 +154,8 @@ class HandReconstructor:
             update = self._update_track(track, obs, region, camera, stamp_s)
             geometry_s += update.geometry_s
             fit_s += update.fit_s
-            unplaced += not update.placed
+            if update.unplaced is not None:
+                unplaced[update.unplaced] = unplaced.get(update.unplaced, 0) + 1
             if update.hand is not None:
                 hands.append(update.hand)
         # Tracks not seen this frame may still hold their last result for a while.
@@ -131,7 +169,7 @@ class HandReconstructor:
         times = StageTimes(detection=frame.detection_ms, landmarks=frame.landmarks_ms, geometry=geometry_s * 1e3,
                            fit=fit_s * 1e3, total=total_ms)
         return FrameResult(float(stamp_s), hands, list(frame.tracked.values()), frame.detector_ran, times,
-                           restarted=frame.restarted, unplaced=unplaced)
+                           restarted=frame.restarted, camera_changed=camera_changed, unplaced=unplaced)
 
     # ----------------------------------------------------------------------------------------------- pieces
     def _update_track(self, track: Track, obs: HandObservation, region: HandRegion, camera: CameraModel,
@@ -143,12 +181,12 @@ class HandReconstructor:
         observation = _observation(camera, keypoints, obs)
         t1 = time.perf_counter()
         if observation is None:  # too few keypoints inside the lens model's invertible region to place the hand
-            return _Update(t1 - t0, 0.0, _shown(track.publish(stamp_s, None, 0.0)), placed=False)
+            return _Update(t1 - t0, 0.0, _shown(track.publish(stamp_s, None, 0.0)), "outside_lens_model")
         fit = self.fitters[track.side].fit(observation, init=track.fit)
         joints = fit.keypoints[0]
         t2 = time.perf_counter()
         if not np.isfinite(fit.cost[0]):  # degenerate keypoints: nothing to place; hold the last result
-            return _Update(t1 - t0, t2 - t1, _shown(track.publish(stamp_s, None, 0.0)), placed=False)
+            return _Update(t1 - t0, t2 - t1, _shown(track.publish(stamp_s, None, 0.0)), "degenerate_keypoints")
         conf = hand_confidence(keypoints, camera.project(joints),
                                detector_score=obs.palm.score if obs.palm else 1.0,
                                presence_score=float(np.clip(obs.presence, 0.0, 1.0)))
@@ -167,7 +205,7 @@ class HandReconstructor:
             geometry_s = (t1 - t0) + (t3 - t2)
         else:
             geometry_s = (t1 - t0) + (time.perf_counter() - t2)
-        return _Update(geometry_s, fit_s, _shown(track.publish(stamp_s, hand, conf.score)), placed=True)
+        return _Update(geometry_s, fit_s, _shown(track.publish(stamp_s, hand, conf.score)))
 
     def _hand(self, track: Track, region: HandRegion, joints: np.ndarray, keypoints_px: np.ndarray, fit: CameraFit,
               filtered: bool, confidence: float, joint_conf: np.ndarray, camera: CameraModel) -> ReconstructedHand:

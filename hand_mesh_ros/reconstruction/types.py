@@ -60,9 +60,10 @@ class StageTimes:
 @dataclass(frozen=True, eq=False)
 class FrameResult:
     """Everything the core found in one image: the hands to publish, the regions tracked into the next
-    frame, whether the palm detector ran, stage timings, whether the image stamps stepped back (tracking
-    restarted before this frame) and how many hands were found but could not be placed in space (keypoints
-    degenerate or outside the lens model's invertible region: each repeats its held result, if any)."""
+    frame, whether the palm detector ran, stage timings, whether tracking restarted before this frame
+    (``restarted``: the image stamps stepped back; ``camera_changed``: other intrinsics or image size than the
+    previous frame's) and the hands found but not placed in space, by reason (``unplaced``: keys of
+    :data:`UNPLACED_REASONS`; each such hand repeats its held result, if any)."""
 
     stamp_s: float
     hands: list[ReconstructedHand]
@@ -70,4 +71,13 @@ class FrameResult:
     detector_ran: bool
     times: StageTimes = field(default_factory=StageTimes)
     restarted: bool = False
-    unplaced: int = 0
+    camera_changed: bool = False
+    unplaced: dict[str, int] = field(default_factory=dict)
+
+
+# Why a hand found in the image was not placed in space.
+UNPLACED_REASONS = {
+    "outside_lens_model": "fewer than 3 palm keypoints lie where the lens model can be undistorted (the image "
+                          "border of a strong fisheye)",
+    "degenerate_keypoints": "the landmarks have no extent to fit the hand model to",
+}

@@ -1,7 +1,9 @@
-"""A small diagnostics reporter (diagnostic_updater is not in the PyPI wheels): rates, latency, drops, errors."""
+"""A small diagnostics reporter (diagnostic_updater is not in the PyPI wheels): rates, latency, drops, errors,
+and in every non-OK status the reason."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter, deque
 from typing import Any
@@ -13,12 +15,19 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 class NodeHealth:
     """Counts what a node does and publishes it on /diagnostics once per period.
 
-    ``frame_in()`` per received frame, ``frame_out(latency_s)`` per published result, ``dropped(n)`` for
-    frames skipped, ``error(kind, detail)`` for each failure (the node goes on), ``event(kind, detail, n)`` for
-    something a user should know that is not a failure (logged, counted, level unchanged). Level: OK, WARN when
-    frames are dropped or errors happened in the last period, ERROR when no output for ``stale_s`` while
-    input arrives.
+    ``frame_in()`` per received frame, ``frame_out(latency_s)`` per published result, ``dropped(n, reason)`` for
+    frames given up (warning logged, counted per reason), ``error(kind, detail)`` for each failure (the node goes
+    on), ``event(kind, detail, n, warn)`` for something a user should know that is not a failure (logged,
+    counted, level unchanged; ``warn``: logged once as a warning instead of as throttled information).
+    ``watch(topic, type_name)`` names an input subscription; ``set_active()`` follows the lifecycle.
+
+    Level and message: OK while inactive or working; WARN when frames were dropped or errors happened in the last
+    period (with the last reason), or when no input arrived for ``stale_s`` (naming the topics; ERROR if a watched
+    topic carries another message type than the one subscribed); ERROR when input arrives but no output for
+    ``stale_s``, with the last error or drop reason as the cause.
     """
+
+    LOG_PERIOD_S = 2.0
 
     def __init__(self, node: Any, name: str, period_s: float = 1.0, stale_s: float = 3.0) -> None:
         self._node = node
@@ -31,15 +40,22 @@ class NodeHealth:
         self._latencies: deque[float] = deque(maxlen=300)
         self.errors: Counter[str] = Counter()
         self.events: Counter[str] = Counter()
+        self.drops: Counter[str] = Counter()
+        self._warned: set[str] = set()
+        self._logged: dict[str, float] = {}  # key -> when it was last logged
+        self._watched: list[tuple[str, str]] = []
+        self._active_since: float | None = None
         self._period_errors = 0
         self._period_dropped = 0
         self.total_dropped = 0
         self.total_in = 0
         self.total_out = 0
         self.last_error = ""
+        self._last_problem: tuple[float, str] | None = None  # (when, what) of the last error or drop
         self.extra: dict[str, str] = {}
         self._timer = node.create_timer(period_s, self.publish)
 
+    # ---- counting ---------------------------------------------------------------------------------------
     def frame_in(self) -> None:
         self._inputs.append(time.monotonic())
         self.total_in += 1
@@ -49,26 +65,93 @@ class NodeHealth:
         self._latencies.append(latency_s)
         self.total_out += 1
 
-    def dropped(self, n: int = 1) -> None:
+    def dropped(self, n: int, reason: str, detail: str) -> None:
+        """``n`` frames given up unanswered, for ``reason`` (a short key) explained by ``detail``."""
         self._period_dropped += n
         self.total_dropped += n
+        self.drops[reason] += n
+        self._last_problem = (time.monotonic(), f"frames dropped ({reason}): {detail}")
+        self._log("warning", f"dropped:{reason}", f"dropped {n} frame(s), {reason}: {detail}")
 
     def error(self, kind: str, detail: str) -> None:
         self.errors[kind] += 1
         self._period_errors += 1
         self.last_error = f"{kind}: {detail}"
-        self._node.get_logger().warning(self.last_error, throttle_duration_sec=2.0)
+        self._last_problem = (time.monotonic(), self.last_error)
+        self._log("warning", f"error:{kind}", self.last_error)
 
-    def event(self, kind: str, detail: str, n: int = 1) -> None:
+    def event(self, kind: str, detail: str, n: int = 1, warn: bool = False) -> None:
         self.events[kind] += n
-        self._node.get_logger().info(f"{kind}: {detail}", throttle_duration_sec=2.0)
+        if not warn:
+            self._log("info", f"event:{kind}", f"{kind}: {detail}")
+        elif kind not in self._warned:
+            self._warned.add(kind)
+            self._node.get_logger().warning(f"{kind}: {detail} (reported once; counted in diagnostics)")
 
+    def _log(self, level: str, key: str, message: str) -> None:
+        """Log at most once per :attr:`LOG_PERIOD_S` per key (rclpy's own throttle is per call site, so one
+        kind would silence the others)."""
+        now = time.monotonic()
+        if now - self._logged.get(key, -math.inf) >= self.LOG_PERIOD_S:
+            self._logged[key] = now
+            getattr(self._node.get_logger(), level)(message)
+
+    # ---- inputs and lifecycle ---------------------------------------------------------------------------
+    def watch(self, topic: str, type_name: str) -> None:
+        """An input this node subscribes: ``topic`` (resolved name) of ``type_name`` (e.g. sensor_msgs/msg/Image)."""
+        self._watched.append((topic, type_name))
+
+    def set_active(self, active: bool) -> None:
+        self._active_since = time.monotonic() if active else None
+        if not active:
+            self._watched = []
+
+    def input_problem(self) -> tuple[Any, str] | None:
+        """(level, message) when the publishers of a watched input topic publish another type, or there are none."""
+        silent: list[str] = []
+        for topic, type_name in self._watched:
+            types = sorted({info.topic_type for info in self._node.get_publishers_info_by_topic(topic)})
+            if types and type_name not in types:
+                return (DiagnosticStatus.ERROR, f"{topic} is published as {', '.join(types)} but this node "
+                        f"subscribes {type_name}: nothing can be received (wrong topic, or image_transport setting?)")
+            if not types:
+                silent.append(topic)
+        if silent:
+            return DiagnosticStatus.WARN, f"no publisher on {', '.join(silent)}"
+        return None
+
+    # ---- status -----------------------------------------------------------------------------------------
     @staticmethod
     def _rate(stamps: deque[float], now: float, window: float = 5.0) -> float:
         recent = [t for t in stamps if now - t <= window]
         if len(recent) < 2:
             return 0.0
         return (len(recent) - 1) / max(recent[-1] - recent[0], 1e-6)
+
+    def _level(self, now: float) -> tuple[Any, str]:
+        if self._active_since is None:
+            return DiagnosticStatus.OK, "inactive (lifecycle): not subscribed to any input"
+        inputs_recent = bool(self._inputs) and now - self._inputs[-1] < self._stale_s
+        outputs_stale = not self._outputs or now - self._outputs[-1] > self._stale_s
+        if inputs_recent and outputs_stale:
+            cause = "no error or drop recorded (processing slower than the stale time?)"
+            if self._last_problem is not None and now - self._last_problem[0] <= self._stale_s:
+                cause = self._last_problem[1]
+            return DiagnosticStatus.ERROR, f"input arrives but no output for {self._stale_s:.0f} s: {cause}"
+        if not inputs_recent and now - self._active_since > self._stale_s:
+            problem = self.input_problem()
+            if problem is not None and problem[0] == DiagnosticStatus.ERROR:
+                self._log("error", "input_type", problem[1])
+                return problem
+            what = ", ".join(t for t, _ in self._watched) or "the inputs"
+            message = f"no input on {what} for {self._stale_s:.0f} s" + (f" ({problem[1]})" if problem else "")
+            return DiagnosticStatus.WARN, message
+        if self._period_errors or self._period_dropped:
+            message = f"{self._period_dropped} dropped, {self._period_errors} errors in the last period"
+            if self._last_problem is not None:
+                message += f" (last: {self._last_problem[1]})"
+            return DiagnosticStatus.WARN, message
+        return DiagnosticStatus.OK, "ok"
 
     def status(self) -> DiagnosticStatus:
         now = time.monotonic()
@@ -81,20 +164,12 @@ class NodeHealth:
             "frames in": str(self.total_in),
             "frames out": str(self.total_out),
             "frames dropped": str(self.total_dropped),
+            **{f"dropped: {k}": str(v) for k, v in sorted(self.drops.items())},
             **{f"errors: {k}": str(v) for k, v in sorted(self.errors.items())},
             **{f"events: {k}": str(v) for k, v in sorted(self.events.items())},
             **self.extra,
         }
-        level, message = DiagnosticStatus.OK, "ok"
-        if self._period_errors or self._period_dropped:
-            level = DiagnosticStatus.WARN
-            message = f"{self._period_dropped} dropped, {self._period_errors} errors in the last period"
-            if self.last_error:
-                message += f" (last: {self.last_error})"
-        stale_in = self._inputs and now - self._inputs[-1] < self._stale_s
-        stale_out = not self._outputs or now - self._outputs[-1] > self._stale_s
-        if stale_in and stale_out:
-            level, message = DiagnosticStatus.ERROR, f"input arrives but no output for {self._stale_s:.0f} s"
+        level, message = self._level(now)
         return DiagnosticStatus(
             level=level,
             name=self._name,

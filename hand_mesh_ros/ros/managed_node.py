@@ -3,16 +3,21 @@ configure, and their tear-down on deactivate / cleanup / shutdown.
 
 Outputs are lifecycle publishers: they publish only while the node is active (rclpy enables them on activate
 and disables them on deactivate), so a deactivated node goes quiet even for a frame already being processed.
-Diagnostics keep publishing in every state."""
+Diagnostics keep publishing in every state. Images arrive raw or compressed (``image_transport``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import QoSProfile
+from sensor_msgs.msg import CompressedImage, Image
 
 from .diagnostics import NodeHealth
+from .image_conversion import compressed_to_rgb, image_to_rgb
+from .qos import SENSOR
 
 
 class ManagedNode(LifecycleNode):
@@ -21,6 +26,7 @@ class ManagedNode(LifecycleNode):
         self._subs: list[Any] = []
         self._pubs: dict[str, Any] = {}
         self._health: NodeHealth | None = None
+        self.configured = False  # between a successful configure and cleanup (settings that apply at configure)
 
     def add_output(self, key: str, msg_type: Any, topic: str, qos: QoSProfile) -> Any:
         """Create the lifecycle publisher ``key`` of this node's outputs."""
@@ -32,6 +38,34 @@ class ManagedNode(LifecycleNode):
         pub = self._pubs.get(key)
         return pub is not None and pub.get_subscription_count() > 0
 
+    def subscribe(self, msg_type: Any, topic: str, callback: Callable[[Any], None], qos: QoSProfile) -> Any:
+        """Subscribe an input (dropped on deactivate) and name it to the diagnostics (type mismatches)."""
+        sub = self.create_subscription(msg_type, topic, callback, qos)
+        self._subs.append(sub)
+        if self._health is not None:
+            module = msg_type.__module__.split(".")[0]
+            self._health.watch(sub.topic_name, f"{module}/msg/{msg_type.__name__}")
+        return sub
+
+    def subscribe_images(self, transport: str, callback: Callable[[Any], None]) -> Callable[[Any], np.ndarray]:
+        """Subscribe ``image`` (sensor_msgs/Image) or, with ``transport`` compressed, ``<image>/compressed``
+        (sensor_msgs/CompressedImage, image_transport's convention; remapping ``image`` moves both). Returns the
+        conversion of the received messages to RGB (raising ImageConversionError)."""
+        if transport == "compressed":
+            self.subscribe(CompressedImage, self.resolve_topic_name("image") + "/compressed", callback, SENSOR)
+            return compressed_to_rgb
+        self.subscribe(Image, "image", callback, SENSOR)
+        return image_to_rgb
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        if self._health is not None:
+            self._health.set_active(True)
+        return super().on_activate(state)
+
+    def announce_active(self) -> None:
+        """Log that the node is active and what it listens to (the moment from which output is expected)."""
+        self.get_logger().info(f"active: subscribed to {', '.join(sub.topic_name for sub in self._subs)}")
+
     def release(self) -> None:
         """Drop what ``on_configure`` loaded (models); subclasses extend it."""
 
@@ -40,6 +74,8 @@ class ManagedNode(LifecycleNode):
             if hasattr(sub, "handle"):  # message_filters subscribers are not rclpy subscriptions
                 self.destroy_subscription(sub)
         self._subs = []
+        if self._health is not None:
+            self._health.set_active(False)
         return super().on_deactivate(state)
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -49,6 +85,7 @@ class ManagedNode(LifecycleNode):
             self.destroy_lifecycle_publisher(pub)
         self._pubs, self._health = {}, None
         self.release()
+        self.configured = False
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:

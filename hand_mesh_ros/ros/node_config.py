@@ -1,35 +1,54 @@
-"""Settings that exist only in the ROS nodes (publishing, TF, start-up). Plain dataclasses, no ROS."""
+"""Settings that exist only in the ROS nodes (inputs, publishing, TF, start-up). Plain dataclasses, no ROS."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..reconstruction.config import DetectionSettings
 from ..settings import setting, validate
+
+IMAGE_TRANSPORTS = ("raw", "compressed")
+
+
+def _image_transport() -> Any:
+    return setting("raw", "How images arrive, as image_transport names it: raw (sensor_msgs/Image on the image "
+                   "topic) or compressed (sensor_msgs/CompressedImage, JPEG or PNG, on <image>/compressed).",
+                   choices=IMAGE_TRANSPORTS, applies="configure")
+
+
+def _autostart() -> Any:
+    return setting(True, "Configure and activate the lifecycle node at start-up.", applies="startup")
 
 
 @dataclass(frozen=True)
 class DetectorConfig(DetectionSettings):
     tracking_timeout_s: float = setting(0.5, "on_demand mode: tracking reports older than this count as "
                                         "no hand tracked, seconds.", 0.0, 10.0)
-    autostart: bool = setting(True, "Configure and activate the lifecycle node at start-up.", read_only=True)
-
+    image_transport: str = _image_transport()
+    autostart: bool = _autostart()
 
 
 @dataclass(frozen=True)
 class ReconstructionNodeConfig:
     external_detections: bool = setting(True, "Take palms from the detector node (hand_detections, matched "
                                         "by stamp); false runs the palm detector inside this node.",
-                                        read_only=True)
-    publish_markers: bool = setting(True, "Publish RViz markers (skeleton, and mesh if publish_mesh_markers).")
+                                        applies="configure")
+    image_transport: str = _image_transport()
+    camera_frame: str = setting("", "Frame id for TF and markers when an image's header.frame_id is empty (empty: "
+                                "TF and markers are skipped for such images, with a warning; hands are published "
+                                "with the image's header either way).")
+    publish_markers: bool = setting(True, "Publish RViz markers (skeleton, and mesh if publish_mesh_markers).",
+                                    applies="configure")
     publish_mesh_markers: bool = setting(True, "Include each hand's mesh as a TRIANGLE_LIST marker.")
     mesh_alpha: float = setting(0.8, "Opacity of the mesh markers.", 0.0, 1.0)
     marker_lifetime_s: float = setting(0.25, "Marker lifetime, seconds (vanished hands disappear).", 0.0, 10.0)
-    publish_tf: bool = setting(True, "Publish one TF frame per joint per hand.")
+    publish_tf: bool = setting(True, "Publish one TF frame per joint per hand.", applies="configure")
     tf_prefix: str = setting("hand_", "Prefix of the TF frame names: <prefix><side>_<joint>.")
-    publish_debug_image: bool = setting(False, "Publish the image with the hands drawn on it.")
-    sync_queue_size: int = setting(5, "Stamps waiting for their image/detections match, per topic.", 1, 100)
-    autostart: bool = setting(True, "Configure and activate the lifecycle node at start-up.", read_only=True)
+    publish_debug_image: bool = setting(False, "Publish the image with the hands drawn on it.", applies="configure")
+    sync_queue_size: int = setting(5, "Stamps waiting for their image/detections match, per topic.", 1, 100,
+                                   applies="configure")
+    autostart: bool = _autostart()
 
     def __post_init__(self) -> None:
         validate(self)

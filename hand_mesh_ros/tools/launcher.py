@@ -49,11 +49,19 @@ class NodeProcesses:
     def __enter__(self) -> NodeProcesses:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for name in self.nodes:
-            log = open(self.log_dir / f"{name}.log", "wb")
-            cmd = node_command(name, self.params_file, self.remaps, self.params.get(name, ()))
+            self._start(name)
+        return self
+
+    def _start(self, name: str) -> None:
+        cmd = node_command(name, self.params_file, self.remaps, self.params.get(name, ()))
+        with open(self.log_dir / f"{name}.log", "ab") as log:  # the child keeps its own handle
             self.procs[name] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        return self
+
+    def restart(self, name: str) -> None:
+        """Stop node ``name`` as Ctrl-C would and start it again (its log continues in the same file)."""
+        self._stop([self.procs[name]])
+        self._start(name)
 
     def alive(self) -> bool:
         return all(p.poll() is None for p in self.procs.values())
@@ -64,11 +72,15 @@ class NodeProcesses:
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
                  tb: TracebackType | None) -> None:
-        for p in self.procs.values():
+        self._stop(list(self.procs.values()))
+
+    @staticmethod
+    def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+        for p in procs:
             if p.poll() is None:
                 p.send_signal(signal.SIGINT)
         deadline = time.monotonic() + 10
-        for p in self.procs.values():
+        for p in procs:
             try:
                 p.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
