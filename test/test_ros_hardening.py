@@ -322,6 +322,7 @@ def test_reactivated_node_answers_its_first_frame_with_fresh_tracks(reconstructi
     assert h.node.trigger_activate() == TransitionCallbackReturn.SUCCESS
     activated = time.monotonic()
     resumed = h.send(asl[4], camera, t + 4 * 40_000_000)
+    print(f"reactivated node: first answer {time.monotonic() - activated:.3f} s after activation")
     assert resumed is not None and len(resumed.hands) == 1 and time.monotonic() - activated < 1.0
     assert resumed.hands[0].id != first[-1].hands[0].id  # a new stream: tracks start over
 

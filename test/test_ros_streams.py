@@ -138,4 +138,6 @@ def test_a_restarted_node_answers_within_a_second_of_being_active(streams: dict[
     active = [line for line in streams["reconstruction_log"].splitlines() if "]: active: subscribed to" in line]
     assert len(active) == 2, streams["reconstruction_log"]  # the first process and the restarted one
     activated = float(active[-1].split("[")[2].split("]")[0])
-    assert 0.0 < streams["restart_answer_s"] - activated < 1.0
+    print(f"restarted reconstruction node: first hand {streams['restart_answer_s'] - activated:.3f} s after "
+          "it became active")
+    assert 0.0 < streams["restart_answer_s"] - activated < 1.0, streams["logs"]

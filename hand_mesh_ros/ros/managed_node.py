@@ -71,8 +71,7 @@ class ManagedNode(LifecycleNode):
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         for sub in self._subs:
-            if hasattr(sub, "handle"):  # message_filters subscribers are not rclpy subscriptions
-                self.destroy_subscription(sub)
+            self.destroy_subscription(sub)
         self._subs = []
         if self._health is not None:
             self._health.set_active(False)
