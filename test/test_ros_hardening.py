@@ -55,10 +55,13 @@ class Harness:
         self.info_pub = self.driver.create_publisher(CameraInfo, "camera_info", SENSOR)
         self.logged: list[str] = []
 
-    def capture_log(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        logger = self.node.get_logger()
-        for level in ("info", "warning", "error"):
-            monkeypatch.setattr(logger, level, lambda message, _l=level, **kw: self.logged.append(f"{_l}: {message}"))
+    def capture_log(self, capfd: pytest.CaptureFixture[str]) -> None:
+        """Read the node's log from stderr as rcutils writes it (the real logger: rclpy's own checks apply)."""
+        self._capfd = capfd
+
+    def log_lines(self) -> list[str]:
+        self.logged += self._capfd.readouterr().err.splitlines()
+        return self.logged
 
     def spin(self, seconds: float, until: Callable[[], bool] = lambda: False) -> None:
         end = time.monotonic() + seconds
@@ -147,9 +150,9 @@ def _status(node: Any) -> Any:
 
 
 def test_empty_frame_id_skips_tf_and_markers_until_camera_frame_is_set(  # type: ignore[no-untyped-def]
-        reconstruction, asl, monkeypatch) -> None:
+        reconstruction, asl, capfd) -> None:
     h = reconstruction()
-    h.capture_log(monkeypatch)
+    h.capture_log(capfd)
     h.start()
     camera = _camera(asl[0])
     answers = [h.send(rgb, camera, 10**9 + i * 40_000_000, frame_id="") for i, rgb in enumerate(asl[:4])]
@@ -158,7 +161,7 @@ def test_empty_frame_id_skips_tf_and_markers_until_camera_frame_is_set(  # type:
     h.spin(0.3)
     assert h.markers == [] and h.tf == []  # tf2 and RViz reject an empty frame: nothing sent
     assert h.node._health.events["image_without_frame_id"] == 4
-    assert sum("image_without_frame_id" in m for m in h.logged) == 1  # warned once
+    assert sum("image_without_frame_id" in m for m in h.log_lines()) == 1  # warned once
 
     from rclpy.parameter import Parameter
 
@@ -171,12 +174,12 @@ def test_empty_frame_id_skips_tf_and_markers_until_camera_frame_is_set(  # type:
 
 
 def test_camera_changes_reset_tracking_and_absurd_intrinsics_are_refused(  # type: ignore[no-untyped-def]
-        reconstruction, asl, monkeypatch) -> None:
+        reconstruction, asl, capfd) -> None:
     from hand_mesh_ros.geometry.camera import CameraModel
     from hand_mesh_ros.ros.camera_info import camera_info_from_model
 
     h = reconstruction()
-    h.capture_log(monkeypatch)
+    h.capture_log(capfd)
     h.start()
     camera = _camera(asl[0])
     t = 10**9
@@ -188,7 +191,7 @@ def test_camera_changes_reset_tracking_and_absurd_intrinsics_are_refused(  # typ
     bad.d = [1e6, 0.0, 0.0, 0.0, 0.0]
     assert h.send(asl[6], bad, t + 6 * 40_000_000, wait_s=1.0) is None
     assert h.node._health.errors["invalid_intrinsics"] == 1
-    assert any("camera_info_refused" in m and "implausible" in m for m in h.logged)
+    assert any("camera_info_refused" in m and "implausible" in m for m in h.log_lines())
     # The good camera again: tracking starts over, and the hand is placed where it was (no carried state).
     after = h.send(asl[7], camera, t + 7 * 40_000_000)
     assert after is not None and len(after.hands) == 1
@@ -206,11 +209,11 @@ def test_camera_changes_reset_tracking_and_absurd_intrinsics_are_refused(  # typ
 
 
 def test_compressed_images_are_decoded_and_bad_ones_counted(  # type: ignore[no-untyped-def]
-        reconstruction, asl, monkeypatch) -> None:
+        reconstruction, asl, capfd) -> None:
     from sensor_msgs.msg import CompressedImage
 
     h = reconstruction(image_transport="compressed")
-    h.capture_log(monkeypatch)
+    h.capture_log(capfd)
     h.start()
     camera = _camera(asl[0])
     answers = [h.send(rgb, camera, 10**9 + i * 40_000_000, compressed=True) for i, rgb in enumerate(asl[:3])]
@@ -219,7 +222,7 @@ def test_compressed_images_are_decoded_and_bad_ones_counted(  # type: ignore[no-
     h.compressed_pub.publish(garbage)
     h.spin(1.0, lambda: h.node._health.errors["bad_image"] > 0)
     assert h.node._health.errors["bad_image"] == 1
-    assert any("bad_image" in m and "jpeg" in m for m in h.logged)
+    assert any("bad_image" in m and "jpeg" in m for m in h.log_lines())
     again = h.send(asl[3], camera, 3 * 10**9, compressed=True)  # the next good frame is answered as before
     assert again is not None and len(again.hands) == 1
 
@@ -328,7 +331,7 @@ def test_reactivated_node_answers_its_first_frame_with_fresh_tracks(reconstructi
 
 
 def test_detector_restarts_its_schedule_on_loops_size_changes_and_live_settings(  # type: ignore[no-untyped-def]
-        ros_context, ros_messages, converted_models, asl, monkeypatch) -> None:  # noqa: F811
+        ros_context, ros_messages, converted_models, asl, capfd) -> None:  # noqa: F811
     from hand_mesh_ros.msg import HandDetectionArray
     from rclpy.parameter import Parameter
 
@@ -340,7 +343,7 @@ def test_detector_restarts_its_schedule_on_loops_size_changes_and_live_settings(
     node = DetectorNode(context=ros_context, parameter_overrides=[Parameter("detection_mode", value="on_demand")])
     h = Harness(ros_context, node)
     try:
-        h.capture_log(monkeypatch)
+        h.capture_log(capfd)
         detections: list[Any] = []
         h.driver.create_subscription(HandDetectionArray, "hand_detections", detections.append, RESULTS)
         report = h.driver.create_publisher(HandDetectionArray, "tracked_hands", RESULTS)
@@ -367,6 +370,6 @@ def test_detector_restarts_its_schedule_on_loops_size_changes_and_live_settings(
         assert node._health.events["image_size_changed"] == 1
         assert node.set_parameters([Parameter("detection_mode", value="every_frame")])[0].successful
         assert frame(small, 2 * 10**9 + 40_000_000, 2) and frame(small, 2 * 10**9 + 80_000_000, 2)
-        assert any("parameters applied" in m for m in h.logged)
+        assert any("parameters applied" in m for m in h.log_lines())
     finally:
         h.close()

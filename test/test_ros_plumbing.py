@@ -308,3 +308,29 @@ def test_tf_transforms_rebuild_joint_positions(ros_messages) -> None:  # type: i
             pos += [tr.x, tr.y, tr.z]
             k = JOINT_PARENTS[k]
         assert np.allclose(pos, hands[0].joints[j])
+
+
+@pytest.mark.ros
+def test_health_logs_every_kind_with_the_real_logger(ros_context) -> None:  # type: ignore[no-untyped-def]
+    """Events (info), drops and errors (warnings) and one-time warnings in any order, through rclpy's real logger
+    (which refuses a call site whose severity changes): all counted, none raises."""
+    import rclpy
+
+    from hand_mesh_ros.ros.diagnostics import NodeHealth
+
+    node = rclpy.create_node("health_logging_test", context=ros_context)
+    try:
+        health = NodeHealth(node, "test")
+        for _ in range(2):
+            health.event("repeated_stamps", "info first")
+            health.error("bad_image", "then a warning")
+            health.dropped(1, "stamp_matcher_stale", "then a drop")
+            health.event("image_without_frame_id", "a one-time warning", warn=True)
+            health.event("camera_changed", "info again")
+            health.error("invalid_intrinsics", "and another warning")
+        assert health.events == {"repeated_stamps": 2, "image_without_frame_id": 2, "camera_changed": 2}
+        assert health.errors == {"bad_image": 2, "invalid_intrinsics": 2}
+        assert health.drops == {"stamp_matcher_stale": 2} and health.total_dropped == 2
+        health.destroy()
+    finally:
+        node.destroy_node()

@@ -24,6 +24,8 @@ def streams(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict
     rclpy = pytest.importorskip("rclpy")
     from builtin_interfaces.msg import Time
     from hand_mesh_ros.msg import HandArray
+    from lifecycle_msgs.msg import Transition
+    from lifecycle_msgs.srv import ChangeState
     from sensor_msgs.msg import CameraInfo, Image
     from std_msgs.msg import Header
     from tf2_msgs.msg import TFMessage
@@ -88,7 +90,23 @@ def streams(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict
         out["no_frame"] = [send(rgb, 60 * 10**9 + k * 40_000_000, frame_id="") for k, rgb in enumerate(frames[18:22])]
         spin(0.5)
         out["no_frame_tf"] = transforms[start:]
-        # 4. The reconstruction node stopped and started again while the camera keeps streaming at 25 fps.
+        # 4. The reconstruction node deactivated and activated again through its lifecycle service, while the
+        # detector still believes the hand is tracked: the first image after activation must have the hand.
+        change = node.create_client(ChangeState, "hand_reconstruction/change_state")
+        assert change.wait_for_service(timeout_sec=10.0)
+
+        def transition(transition_id: int) -> bool:
+            future = change.call_async(ChangeState.Request(transition=Transition(id=transition_id)))
+            spin(10.0, future.done)
+            return bool(future.done() and future.result().success)
+
+        tracked = [send(frames[k], 65 * 10**9 + k * 40_000_000) for k in range(3)]
+        out["before_deactivate"] = tracked
+        assert transition(Transition.TRANSITION_DEACTIVATE)
+        out["while_inactive"] = send(frames[3], 65 * 10**9 + 3 * 40_000_000, wait_s=0.5)
+        assert transition(Transition.TRANSITION_ACTIVATE)
+        out["after_activate"] = send(frames[4], 65 * 10**9 + 4 * 40_000_000)
+        # 5. The reconstruction node stopped and started again while the camera keeps streaming at 25 fps.
         procs.restart("reconstruction_node")
         first_answer, base = None, 70 * 10**9
         for k in range(1500):  # up to 60 s for the new process to load its models
@@ -110,7 +128,7 @@ def test_every_pass_of_a_short_loop_is_answered_with_its_hand(streams: dict[str,
     for n, loop in enumerate(streams["loops"]):
         assert all(a is not None for a in loop), f"pass {n + 1}: unanswered images\n{streams['logs']}"
         with_hand = sum(len(a.hands) == 1 for a in loop)
-        assert with_hand >= 7, f"pass {n + 1}: the hand in {with_hand} of 8 frames\n{streams['logs']}"
+        assert with_hand == 8, f"pass {n + 1}: the hand in {with_hand} of 8 frames\n{streams['logs']}"
     assert "stamps_stepped_back" in streams["reconstruction_log"]
     assert "stamps_stepped_back" in streams["detector_log"]
 
@@ -131,12 +149,19 @@ def test_empty_frame_id_keeps_the_header_and_uses_camera_frame_from_the_namespac
     assert "image_frame_id_fallback" in streams["reconstruction_log"]
 
 
+def test_a_reactivated_node_answers_its_first_image_with_the_hand(streams: dict[str, Any]) -> None:
+    assert all(a is not None and len(a.hands) == 1 for a in streams["before_deactivate"])
+    assert streams["while_inactive"] is None  # inactive: silent
+    after = streams["after_activate"]
+    assert after is not None and len(after.hands) == 1, streams["logs"]
+
+
 def test_a_restarted_node_answers_within_a_second_of_being_active(streams: dict[str, Any]) -> None:
     """From the restarted process's "active" log line (ROS log stamps are wall-clock seconds) to its first
     HandArray with the hand: under 1 s, model loading excluded."""
     assert streams["restart_answer_s"] is not None, streams["logs"]
     active = [line for line in streams["reconstruction_log"].splitlines() if "]: active: subscribed to" in line]
-    assert len(active) == 2, streams["reconstruction_log"]  # the first process and the restarted one
+    assert len(active) == 3, streams["reconstruction_log"]  # the first process, re-activated, the restarted one
     activated = float(active[-1].split("[")[2].split("]")[0])
     print(f"restarted reconstruction node: first hand {streams['restart_answer_s'] - activated:.3f} s after "
           "it became active")

@@ -90,11 +90,19 @@ class NodeHealth:
 
     def _log(self, level: str, key: str, message: str) -> None:
         """Log at most once per :attr:`LOG_PERIOD_S` per key (rclpy's own throttle is per call site, so one
-        kind would silence the others)."""
+        kind would silence the others). One call site per severity: rclpy refuses a call site whose severity
+        changes between calls (ValueError)."""
         now = time.monotonic()
-        if now - self._logged.get(key, -math.inf) >= self.LOG_PERIOD_S:
-            self._logged[key] = now
-            getattr(self._node.get_logger(), level)(message)
+        if now - self._logged.get(key, -math.inf) < self.LOG_PERIOD_S:
+            return
+        self._logged[key] = now
+        logger = self._node.get_logger()
+        if level == "info":
+            logger.info(message)
+        elif level == "warning":
+            logger.warning(message)
+        else:
+            logger.error(message)
 
     # ---- inputs and lifecycle ---------------------------------------------------------------------------
     def watch(self, topic: str, type_name: str) -> None:

@@ -24,8 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from builtin_interfaces.msg import Time
 from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
 
 from hand_mesh_ros.msg import HandArray, HandDetectionArray, MeshTopology
@@ -122,9 +124,14 @@ class ReconstructionNode(ManagedNode):
         for side, model in self._rec.models.items():  # latched: late subscribers get it too
             self._pubs["topology"].publish(
                 topology_msg(model.name, side, model.faces, model.v_template.shape[0]))
-        # A new activation is a new stream: nothing tracked or held carries over from before.
+        # A new activation is a new stream: nothing tracked or held carries over from before. Tell the detector
+        # node (stamped with the last image seen, so that its schedule accepts it): it searches the next image.
         self._rec.reset()
         self._late_palms, self._shown = None, set()
+        if self._received:
+            sec, nanosec = self._received[-1]
+            header = Header(frame_id="", stamp=Time(sec=sec, nanosec=nanosec))
+            self._pubs["tracked"].publish(regions_to_msg(header, []))
         self._image_clock = StreamClock("image", on_event=self._health.event)
         self.subscribe(CameraInfo, "camera_info", self._on_camera_info, SENSOR)
         self._to_rgb = self.subscribe_images(self.node_cfg.image_transport, self._on_image)
@@ -182,8 +189,9 @@ class ReconstructionNode(ManagedNode):
         health.frame_in()
         frame = _Frame(image, clock.seconds(image), time.monotonic())
         self._received.append(stamp_of(image))
-        if clock.stepped_back:
-            self._late_palms = None  # palms of the previous pass
+        if clock.stepped_back:  # a new pass: what is tracked belongs to the old one; wait for this image's palms
+            rec.reset()
+            self._late_palms = None
         if self._sync is None:
             self._process(frame, None)
             return
