@@ -77,10 +77,6 @@ class StampSynchronizer:
         self.dropped: Counter[str] = Counter()
         self.restarts = 0
 
-    @property
-    def total_dropped(self) -> int:
-        return sum(self.dropped.values())
-
     def add(self, index: int, msg: Any) -> None:
         stamp = stamp_of(msg)
         last = self._last_seen[index]
