@@ -6,6 +6,7 @@ The converter is called once per session (idempotent: it skips models already in
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data"
+DATA = Path(os.environ.get("HAND_MESH_ROS_DATA") or REPO.parent / "shared" / "data")  # as conftest.SHARED_DATA
 REFERENCE_JSON = REPO / "test" / "fixtures" / "mediapipe_gesture_reference.json"
 
 

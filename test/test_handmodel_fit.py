@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -143,7 +144,7 @@ def test_left_hand_fit(model: HandModel) -> None:
     assert mean_error(fit.keypoints, gt.keypoints) < 0.002
 
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = Path(os.environ.get("HAND_MESH_ROS_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
 
 
 def test_fits_real_mediapipe_world_landmarks(model: HandModel) -> None:

@@ -220,3 +220,26 @@ def test_bad_compressed_images_give_clear_errors(conv) -> None:  # type: ignore[
         conv.rgb_to_compressed(_photo(), Header(), quality=0)
     with pytest.raises(conv.ImageConversionError, match="HxWx3 uint8"):
         conv.rgb_to_compressed(np.zeros((4, 4), np.uint8), Header())
+
+
+def test_a_cv_bridge_that_cannot_work_here_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A distro cv_bridge built against OpenCV 4 raises KeyError on OpenCV 5's type codes: the probe refuses
+    it and says why; one that decodes the test image correctly is taken."""
+    import sys
+    import types
+
+    from hand_mesh_ros.ros import image_conversion as ic
+
+    class Broken:
+        def imgmsg_to_cv2(self, msg: object, desired_encoding: str = "") -> np.ndarray:
+            raise KeyError(16)
+
+    class Working:
+        def imgmsg_to_cv2(self, msg: object, desired_encoding: str = "") -> np.ndarray:
+            return ic.image_to_rgb(msg)  # ours, which CV_BRIDGE does not shadow while it is None
+
+    for bridge, usable in ((Broken, False), (Working, True)):
+        monkeypatch.setitem(sys.modules, "cv_bridge", types.SimpleNamespace(CvBridge=bridge))
+        found, why = ic._working_cv_bridge()
+        assert (found is not None) == usable
+        assert usable or "KeyError: 16" in why

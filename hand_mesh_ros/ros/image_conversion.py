@@ -1,9 +1,10 @@
 """sensor_msgs/Image and sensor_msgs/CompressedImage <-> numpy, in one place.
 
-Raw images: where a real ROS install provides a working ``cv_bridge``, it decodes them. Everywhere else (the
-PyPI wheels have none, and PyPI's ``cv-bridge`` is the ROS 1 port, broken on numpy 2) numpy does: a zero-copy
-``np.frombuffer`` view in, ``tobytes()`` out (assigning a numpy array to ``msg.data`` costs ~80 ms for
-640x480 RGB; bytes cost under 1 ms).
+Raw images: a ROS install's ``cv_bridge`` decodes them when it works here, checked once on a small test image
+(:data:`CV_BRIDGE`): a distro's cv_bridge built against OpenCV 4 fails beside OpenCV 5 (``KeyError: 16`` on its
+type codes), the PyPI wheels have none, and PyPI's ``cv-bridge`` is the ROS 1 port, broken on numpy 2.
+Otherwise numpy and OpenCV do: a zero-copy ``np.frombuffer`` view in, ``tobytes()`` out (assigning a numpy
+array to ``msg.data`` costs ~80 ms for 640x480 RGB; bytes cost under 1 ms). Both give the same pixels.
 
 Compressed images (``compressed_to_rgb``, ``rgb_to_compressed``) follow image_transport's ``compressed``
 plugin: ``format`` is either a bare codec ("jpeg", "png") or "<source encoding>; <codec> compressed
@@ -22,16 +23,29 @@ from typing import Any
 import cv2
 import numpy as np
 
-try:  # pragma: no cover - depends on the ROS install
-    from cv_bridge import CvBridge as _CvBridge
-
-    _BRIDGE: Any = _CvBridge()
-except Exception:  # ImportError, or the numpy-2-incompatible ROS 1 port failing at import
-    _BRIDGE = None
-
 
 class ImageConversionError(ValueError):
     """The image message cannot be turned into an RGB array (bad encoding, size or data)."""
+
+
+def _working_cv_bridge() -> tuple[Any, str]:
+    """(a CvBridge that decodes a 2x2 bgr8 image correctly, or None; why not)."""
+    try:
+        from cv_bridge import CvBridge
+        from sensor_msgs.msg import Image
+
+        probe = Image(height=2, width=2, encoding="bgr8", step=6, data=bytes(range(12)))
+        bridge = CvBridge()
+        rgb = np.asarray(bridge.imgmsg_to_cv2(probe, desired_encoding="rgb8"))
+        expected = np.arange(12, dtype=np.uint8).reshape(2, 2, 3)[:, :, ::-1]
+        if rgb.shape != (2, 2, 3) or not np.array_equal(rgb, expected):
+            return None, "cv_bridge decodes a test image wrongly"
+        return bridge, ""
+    except Exception as exc:  # ImportError, or a cv_bridge that cannot work with this OpenCV / numpy
+        return None, f"cv_bridge unusable here ({type(exc).__name__}: {exc})"
+
+
+CV_BRIDGE, CV_BRIDGE_PROBLEM = _working_cv_bridge()
 
 
 # encoding -> (channels, dtype, cv2 conversion to RGB or None)
@@ -88,11 +102,11 @@ def image_to_rgb(msg: Any) -> np.ndarray:
     size = len(msg.data)
     if size < step * height:
         raise ImageConversionError(f"data has {size} bytes, expected step*height = {step * height}")
-    if _BRIDGE is not None:  # pragma: no cover - only with a real ROS install
+    if CV_BRIDGE is not None:  # pragma: no cover - only with a working ROS cv_bridge
         try:
-            return np.ascontiguousarray(_BRIDGE.imgmsg_to_cv2(msg, desired_encoding="rgb8"))
-        except Exception:  # fall back to numpy for anything cv_bridge rejects
-            pass
+            return np.ascontiguousarray(CV_BRIDGE.imgmsg_to_cv2(msg, desired_encoding="rgb8"))
+        except Exception as exc:
+            raise ImageConversionError(f"cv_bridge cannot convert this {encoding} image: {exc}") from exc
     buf = np.frombuffer(msg.data, dtype=np.uint8, count=step * height).reshape(height, step)
     pixels = buf[:, :row_bytes].reshape(height, width, channels)
     if code is None:

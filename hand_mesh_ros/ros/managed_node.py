@@ -16,7 +16,7 @@ from rclpy.qos import QoSProfile
 from sensor_msgs.msg import CompressedImage, Image
 
 from .diagnostics import NodeHealth
-from .image_conversion import compressed_to_rgb, image_to_rgb
+from .image_conversion import CV_BRIDGE, CV_BRIDGE_PROBLEM, compressed_to_rgb, image_to_rgb
 from .qos import SENSOR
 
 
@@ -51,6 +51,9 @@ class ManagedNode(LifecycleNode):
         """Subscribe ``image`` (sensor_msgs/Image) or, with ``transport`` compressed, ``<image>/compressed``
         (sensor_msgs/CompressedImage, image_transport's convention; remapping ``image`` moves both). Returns the
         conversion of the received messages to RGB (raising ImageConversionError)."""
+        if self._health is not None:
+            self._health.extra["image conversion"] = "OpenCV (compressed)" if transport == "compressed" else (
+                "cv_bridge" if CV_BRIDGE is not None else f"numpy ({CV_BRIDGE_PROBLEM})")
         if transport == "compressed":
             self.subscribe(CompressedImage, self.resolve_topic_name("image") + "/compressed", callback, SENSOR)
             return compressed_to_rgb
