@@ -48,7 +48,7 @@ def end_to_end(cfg: ReconstructionConfig, passes: int) -> dict[str, dict[str, fl
     for p in range(passes + 1):  # pass 0 warms up (engine contexts, allocator, caches)
         rec.reset()
         for k, frame in enumerate(seq):
-            result = rec.process(frame.rgb, seq.camera, p * 100.0 + k / seq.fps)
+            result = rec.process_frame(frame.rgb, seq.camera, p * 100.0 + k / seq.fps)
             if p == 0:
                 continue
             mode = "detection" if result.detector_ran else "tracking"
@@ -68,7 +68,7 @@ def throughput(cfg: ReconstructionConfig, batch: int, repeats: int, gpu: bool) -
     seq = load_or_make_sequence(num_frames=60)
     frame = seq[len(seq) - 1]  # both hands
     rec = HandReconstructor(cfg, log=log)
-    rec.process(frame.rgb, seq.camera, 0.0)
+    rec.process_frame(frame.rgb, seq.camera, 0.0)
     regions = list(rec.tracker.tracked.values())
     if not regions:
         raise RuntimeError("no hand found in the benchmark frame")

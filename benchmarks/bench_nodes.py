@@ -48,7 +48,7 @@ def ros_free_latency(frames: list[np.ndarray], camera: CameraModel) -> np.ndarra
     times = []
     for i, rgb in enumerate(frames * 2):
         t = time.perf_counter()
-        rec.process(rgb, camera, i / 30.0)
+        rec.process_frame(rgb, camera, i / 30.0)
         times.append((time.perf_counter() - t) * 1e3)
     return np.array(times[len(frames) // 2:])
 

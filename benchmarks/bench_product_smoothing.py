@@ -29,7 +29,7 @@ def wrist_track(frames: list[np.ndarray], smoothing: bool) -> np.ndarray:
     rec = HandReconstructor(ReconstructionConfig(smoothing=smoothing))
     track = []
     for i, rgb in enumerate(frames):
-        hands = rec.process(rgb, camera, i / 25.0).hands
+        hands = rec.process_frame(rgb, camera, i / 25.0).hands
         track.append(hands[0].joints[0] if hands else np.full(3, np.nan))
     return np.array(track)
 

@@ -79,7 +79,7 @@ def reconstruction_figures(seq: SyntheticSequence, config: ReconstructionConfig,
     ms = []
     for frame in seq:
         t0 = time.perf_counter()
-        res = rec.process(frame.rgb, seq.camera, frame.stamp_s)
+        res = rec.process_frame(frame.rgb, seq.camera, frame.stamp_s)
         ms.append((time.perf_counter() - t0) * 1e3)
         m = match_hands(frame.hands, res.hands)
         matches.extend(m)
@@ -95,7 +95,7 @@ def reconstruction_figures(seq: SyntheticSequence, config: ReconstructionConfig,
     print(f"  camera-space error (MPJPE), mm: {stats([m.mm_error for m in found])}")
     print(f"  wrist-aligned error, mm: {stats([m.mm_error_aligned for m in found])}")
     print(f"  handedness correct: {sum(bool(m.handedness_ok) for m in found)}/{len(found)}")
-    print(f"  process() time per frame, ms: {stats(ms)}")
+    print(f"  process_frame() time per frame, ms: {stats(ms)}")
 
 
 def write_strip(seq: SyntheticSequence, path: Path) -> None:

@@ -70,7 +70,7 @@ image = cv2.cvtColor(cv2.imread(sys.argv[1]), cv2.COLOR_BGR2RGB)
 h, w = image.shape[:2]
 camera = CameraModel(w, h, np.array([[600.0, 0, w / 2], [0, 600.0, h / 2], [0, 0, 1]]))
 rec = HandReconstructor(ReconstructionConfig(backend="auto", device="auto"))
-hands = [rec.process(image, camera, 0.1 * k).hands for k in range(3)]
+hands = [rec.process_frame(image, camera, 0.1 * k).hands for k in range(3)]
 found = HandPerception().process(image, static=True)
 print(len(hands[-1]), len(found))
 """

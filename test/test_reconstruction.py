@@ -32,7 +32,7 @@ def test_tracks_one_hand_with_one_identity(reconstructor, asl_frames) -> None:  
     h, w = asl_frames[0].shape[:2]
     camera = CameraModel.pinhole(w, h, float(h))
     reconstructor.reset()
-    results = [reconstructor.process(f, camera, i / 25.0) for i, f in enumerate(asl_frames)]
+    results = [reconstructor.process_frame(f, camera, i / 25.0) for i, f in enumerate(asl_frames)]
     counts = [len(r.hands) for r in results]
     assert counts.count(1) >= 58, counts  # one hand, no duplicate track from a re-detected palm
     assert len({hand.track_id for r in results for hand in r.hands}) == 1
@@ -53,9 +53,9 @@ def test_tracks_one_hand_with_one_identity(reconstructor, asl_frames) -> None:  
 def test_bad_input_is_refused(reconstructor, asl_frames) -> None:  # type: ignore[no-untyped-def]
     h, w = asl_frames[0].shape[:2]
     with pytest.raises(InvalidIntrinsics, match="but the camera model describes"):
-        reconstructor.process(asl_frames[0], CameraModel.pinhole(w + 10, h, float(h)), 0.0)
+        reconstructor.process_frame(asl_frames[0], CameraModel.pinhole(w + 10, h, float(h)), 0.0)
     with pytest.raises((TypeError, ValueError)):
-        reconstructor.process(asl_frames[0][:, :, 0], CameraModel.pinhole(w, h, float(h)), 0.0)
+        reconstructor.process_frame(asl_frames[0][:, :, 0], CameraModel.pinhole(w, h, float(h)), 0.0)
     with pytest.raises(InvalidIntrinsics):
         CameraModel.pinhole(w, h, 0.0)
 
@@ -76,7 +76,7 @@ def test_tracked_hand_is_the_model_at_the_hand_length_and_its_mesh_agrees(asl_fr
             rec = HandReconstructor(ReconstructionConfig(hand_length_m=length, smoothing=smoothing))
         except FileNotFoundError as exc:
             pytest.skip(str(exc))
-        hands = [hand for i, f in enumerate(asl_frames[:30]) for hand in rec.process(f, camera, i / 25.0).hands]
+        hands = [hand for i, f in enumerate(asl_frames[:30]) for hand in rec.process_frame(f, camera, i / 25.0).hands]
         assert len(hands) >= 29
         for hand in hands:
             nearest = np.linalg.norm(hand.vertices[None] - hand.joints[:, None], axis=-1).min(axis=1)
@@ -109,13 +109,13 @@ def test_unplaceable_hands_and_restarts_are_reported(asl_frames) -> None:  # typ
         pytest.skip(str(exc))
     h, w = asl_frames[0].shape[:2]
     camera = CameraModel.pinhole(w, h, float(h))
-    first = rec.process(asl_frames[0], camera, 1.0)
+    first = rec.process_frame(asl_frames[0], camera, 1.0)
     assert first.hands and not first.restarted and first.unplaced == {}
-    again = rec.process(asl_frames[1], camera, 0.5)  # the stream restarted
+    again = rec.process_frame(asl_frames[1], camera, 0.5)  # the stream restarted
     assert again.restarted and [h.track_id for h in again.hands] == [2]  # a new track: nothing carried over
 
     rec.tracker.palm_model = FixedPalms(palm_at(w / 2, h / 2))  # type: ignore[assignment]
     rec.tracker.landmark_model = CollapsedLandmarks()  # type: ignore[assignment]
     rec.reset()
-    result = rec.process(asl_frames[0], camera, 2.0)
+    result = rec.process_frame(asl_frames[0], camera, 2.0)
     assert result.unplaced == {"degenerate_keypoints": 1} and result.hands == [] and not result.restarted

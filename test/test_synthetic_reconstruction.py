@@ -37,7 +37,7 @@ def test_reconstruction_finds_the_right_hand_near_the_truth(sequence: SyntheticS
     rec = _reconstructor()
     wrist_px = []
     for frame in sequence.frames[:12]:
-        result = rec.process(frame.rgb, sequence.camera, frame.stamp_s)
+        result = rec.process_frame(frame.rgb, sequence.camera, frame.stamp_s)
         truth = frame.hand("right")
         assert truth is not None
         live = [h for h in result.hands if not h.held]
@@ -69,7 +69,7 @@ def test_reconstruction_finds_both_hands(sequence: SyntheticSequence) -> None:
     rec = _reconstructor()
     found_both = 0
     for frame in sequence.frames[:45]:
-        result = rec.process(frame.rgb, sequence.camera, frame.stamp_s)
+        result = rec.process_frame(frame.rgb, sequence.camera, frame.stamp_s)
         if frame.index >= 33:
             found_both += sum(m.found for m in match_hands(frame.hands, result.hands)) == 2
     assert found_both >= 11

@@ -1,8 +1,8 @@
 """The product path as an evaluation estimator: ``reconstruction.HandReconstructor`` on unrelated images.
 
-Each image is treated as the first frame of a new stream: ``reset()`` then ``process()`` with the built-in
-palm detector and smoothing off, so the figures are those of one frame of the live node (no filter, no hold,
-a cold start of the camera-space fit). Use on the command line as
+Each image goes through ``process_image()`` (the built-in palm detector on the whole image, no tracking, no
+filter, no hold, a cold start of the camera-space fit), so the figures are those of the live node's first
+frame of a stream. Use on the command line as
 
     python -m hand_mesh_ros.evaluation.evaluate --data ../shared/data/handgraph_dev --pipeline product
 
@@ -39,12 +39,10 @@ class ProductEstimator:
         self.reconstructor = HandReconstructor(ReconstructionConfig(**config_overrides))  # type: ignore[arg-type]
 
     def __call__(self, image_rgb: np.ndarray, camera: CameraModel) -> list[HandEstimate]:
-        rec = self.reconstructor
-        rec.reset()
-        frame = rec.process(image_rgb, camera, 0.0)
+        frame = self.reconstructor.process_image(image_rgb, camera)
         return [HandEstimate(np.asarray(h.joints, dtype=np.float64), np.asarray(h.joints_px, dtype=np.float64),
                              float(h.confidence), landmarks_px=np.asarray(h.keypoints_px, dtype=np.float64))
-                for h in frame.hands if not h.held]  # held hands cannot occur after reset()
+                for h in frame.hands]  # process_image never holds a hand
 
 
 def make_estimator(hand_length_m: float | None = None, **config_overrides: object) -> Estimator:

@@ -15,6 +15,7 @@ import math
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 
@@ -126,6 +127,17 @@ class TrackedFrame:
     landmarks_ms: float = 0.0
 
 
+class DetectedImage(NamedTuple):
+    """What :meth:`HandTracker.detect_image` found in one image: the hands (no track ids), the region each
+    hand's landmarks give (``regions[i]`` belongs to ``hands[i]``), and milliseconds in the palm detector and
+    in the landmark network."""
+
+    hands: list[HandObservation]
+    regions: list[HandRegion]
+    detection_ms: float
+    landmarks_ms: float
+
+
 class HandTracker:
     """Detect and track up to ``max_hands`` hands over the frames of one camera.
 
@@ -210,10 +222,15 @@ class HandTracker:
     def detect(self, image_rgb: np.ndarray) -> list[HandObservation]:
         """Hands in one unrelated HxWx3 uint8 RGB image: the palm detector always runs, tracking state is
         neither used nor changed, and the hands have no track id. Raises ValueError without a palm model."""
+        return self.detect_image(image_rgb).hands
+
+    def detect_image(self, image_rgb: np.ndarray) -> DetectedImage:
+        """:meth:`detect`, with each hand's landmark region and the time spent in each network."""
         if self.palm_model is None:
             raise ValueError("this tracker has no palm detector: pass palms to step()")
         image = check_rgb_image(image_rgb, "image_rgb")
-        return [h for h, _ in self._find(image, {}, None, True)[0]]
+        found, _, detection_ms, landmarks_ms = self._find(image, {}, None, True)
+        return DetectedImage([h for h, _ in found], [r for _, r in found], detection_ms, landmarks_ms)
 
     def _continued(self, hand: HandObservation, region: HandRegion) -> int:
         """The id of a new hand: the just-lost track of its side it overlaps most, else a new id."""

@@ -1,17 +1,23 @@
 """HandReconstructor: image + camera in, metric hands in the camera frame out. No ROS.
 
-Per frame: the hand tracker (``perception.tracker``: palms, regions, landmarks, track ids) -> camera-space
-fit of the hand model (at the configured hand length) to the 2D keypoints through the camera, with
-MediaPipe's depth cues as a prior (``handmodel.camera_fit``) -> confidence (2D keypoints vs the projected
-fit) -> when confident: temporal filter, then a refit of the model to the filtered joints (so mesh and joints
-agree) -> hold-on-doubt (an unconfident or lost hand repeats its last confident result for a while). Palms
-come from the caller (the detector node) or from the tracker's own palm detector.
+Two running modes, as in MediaPipe: :meth:`HandReconstructor.process_image` for unrelated photos (every call
+stands alone) and :meth:`HandReconstructor.process_frame` for the frames of one stream, in order (tracking).
+
+Per frame (``process_frame``): the hand tracker (``perception.tracker``: palms, regions, landmarks, track
+ids) -> camera-space fit of the hand model (at the configured hand length) to the 2D keypoints through the
+camera, with MediaPipe's depth cues as a prior (``handmodel.camera_fit``) -> confidence (2D keypoints vs the
+projected fit) -> when confident: temporal filter, then a refit of the model to the filtered joints (so mesh
+and joints agree) -> hold-on-doubt (an unconfident or lost hand repeats its last confident result for a
+while). Palms come from the caller (the detector node) or from the tracker's own palm detector.
+``process_image`` runs the same steps on one image without the tracking, the filter and the hold.
 """
 
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
@@ -46,7 +52,8 @@ class _Update(NamedTuple):
 
 
 class HandReconstructor:
-    """Reconstructs and tracks hands over a stream of frames of one camera."""
+    """Reconstructs hands in unrelated images (:meth:`process_image`) or reconstructs and tracks them over
+    the frames of one camera's stream (:meth:`process_frame`)."""
 
     def __init__(self, config: ReconstructionConfig | None = None, with_palm_detector: bool = True,
                  allow_convert: bool = False, log: Callable[[str], None] | None = None) -> None:
@@ -113,10 +120,57 @@ class HandReconstructor:
         self.tracker.reset()
         self._camera_key = None
 
+    # ------------------------------------------------------------------------------------------------ image
+    def process_image(self, image_rgb: np.ndarray, camera: CameraModel) -> FrameResult:
+        """Reconstruct the hands in one HxWx3 uint8 RGB photo that has nothing to do with any other call.
+
+        The palm detector looks at the whole image every time; the tracks, the tracker and the temporal
+        filters are neither used nor changed (a stream handled with :meth:`process_frame` carries on
+        unaffected), and nothing is held. Each fit starts cold. The hands' ``track_id`` numbers them within
+        this result only (1, 2, ...); ``stamp_s`` is 0 and ``tracked_regions`` is empty (nothing is tracked).
+        Raises ValueError without a palm detector (``with_palm_detector=False``), ValueError/TypeError for an
+        invalid image or an image size that does not match the camera.
+        """
+        t0 = time.perf_counter()
+        image = check_rgb_image(image_rgb, "image_rgb")
+        camera.check_image_size(image.shape[1], image.shape[0])
+        found = self.tracker.detect_image(image)
+        geometry_s = fit_s = 0.0
+        unplaced: dict[str, int] = {}
+        hands: list[ReconstructedHand] = []
+        for obs, region in zip(found.hands, found.regions, strict=True):
+            # A throwaway track: fresh hold and filter, no earlier fit; this call's hands only.
+            track = Track.start(0, obs.palm.score if obs.palm else None, obs.p_right, self.config)
+            update = self._update_track(track, obs, region, camera, 0.0, smooth=False)
+            geometry_s += update.geometry_s
+            fit_s += update.fit_s
+            if update.unplaced is not None:
+                unplaced[update.unplaced] = unplaced.get(update.unplaced, 0) + 1
+            if update.hand is not None:
+                hands.append(replace(update.hand, track_id=len(hands) + 1))
+        total_ms = (time.perf_counter() - t0) * 1e3
+        times = StageTimes(detection=found.detection_ms, landmarks=found.landmarks_ms, geometry=geometry_s * 1e3,
+                           fit=fit_s * 1e3, total=total_ms)
+        return FrameResult(0.0, hands, [], True, times, unplaced=unplaced)
+
     # ------------------------------------------------------------------------------------------------ frame
     def process(self, image_rgb: np.ndarray, camera: CameraModel, stamp_s: float,
                 palms: Sequence[PalmDetection] | None = None) -> FrameResult:
-        """Reconstruct the hands in one HxWx3 uint8 RGB frame taken at ``stamp_s`` (seconds).
+        """Deprecated name of :meth:`process_frame` (same arguments, same tracking behaviour).
+
+        Use :meth:`process_frame` for the frames of a stream and :meth:`process_image` for unrelated photos.
+        """
+        warnings.warn("HandReconstructor.process() tracks across calls; call process_frame() for the frames of "
+                      "a stream or process_image() for unrelated photos", DeprecationWarning, stacklevel=2)
+        return self.process_frame(image_rgb, camera, stamp_s, palms)
+
+    def process_frame(self, image_rgb: np.ndarray, camera: CameraModel, stamp_s: float,
+                      palms: Sequence[PalmDetection] | None = None) -> FrameResult:
+        """Reconstruct and track the hands in one HxWx3 uint8 RGB frame of a stream, taken at ``stamp_s``
+        (seconds). Give it the frames of one camera in order: hands are looked for where they were in the
+        previous frame (the palm detector only runs when none, or fewer than ``max_hands``, are tracked), keep
+        their track id, are filtered over time and held for a while when lost. Stamps that step back, or
+        another camera, start tracking over. For unrelated photos use :meth:`process_image`.
 
         ``palms``: the detector's palms for this frame (an empty list: it ran and found none), or None to
         use the built-in palm detector when one is due (or not at all when constructed without one).
@@ -151,7 +205,7 @@ class HandReconstructor:
             elif obs.palm is not None:  # a lost hand found again: it continues its held track
                 track.palm_score = obs.palm.score
             track.seen = True
-            update = self._update_track(track, obs, region, camera, stamp_s)
+            update = self._update_track(track, obs, region, camera, stamp_s, smooth=self.config.smoothing)
             geometry_s += update.geometry_s
             fit_s += update.fit_s
             if update.unplaced is not None:
@@ -173,7 +227,8 @@ class HandReconstructor:
 
     # ----------------------------------------------------------------------------------------------- pieces
     def _update_track(self, track: Track, obs: HandObservation, region: HandRegion, camera: CameraModel,
-                      stamp_s: float) -> _Update:
+                      stamp_s: float, smooth: bool) -> _Update:
+        """One hand of this frame through fit, confidence, (with ``smooth``) the track's filter, and its hold."""
         cfg = self.config
         t0 = time.perf_counter()
         track.observe_side(obs.p_right)
@@ -196,10 +251,10 @@ class HandReconstructor:
             track.fit = fit
             translation = joints[0].copy()
             state = HandState(joints - translation, translation)
-            if cfg.smoothing:
+            if smooth:
                 state = track.filter(stamp_s, state)
             t3 = time.perf_counter()
-            hand = self._hand(track, region, state.joints_cam, keypoints, fit, cfg.smoothing, conf.score,
+            hand = self._hand(track, region, state.joints_cam, keypoints, fit, smooth, conf.score,
                               conf.per_joint, camera)
             fit_s += time.perf_counter() - t3
             geometry_s = (t1 - t0) + (t3 - t2)

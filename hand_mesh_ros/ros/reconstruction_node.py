@@ -241,7 +241,7 @@ class ReconstructionNode(ManagedNode):
             return
         try:
             rgb = self._to_rgb(frame.msg)
-            result = rec.process(rgb, self._camera, frame.time_s, palms)
+            result = rec.process_frame(rgb, self._camera, frame.time_s, palms)
         except ImageConversionError as exc:
             health.error("bad_image", str(exc))
             return

@@ -5,7 +5,7 @@ Typical use::
     from hand_mesh_ros.synthetic import load_or_make_sequence
     seq = load_or_make_sequence()            # 60 frames 640x480, cached as .npz in cache_dir("synthetic")
     for frame in seq:                        # SyntheticFrame: rgb, hand_mask, hands (HandTruth per hand)
-        result = reconstructor.process(frame.rgb, seq.camera, frame.stamp_s)
+        result = reconstructor.process_frame(frame.rgb, seq.camera, frame.stamp_s)
 """
 
 from .cache import load_or_make_sequence, load_sequence, save_sequence

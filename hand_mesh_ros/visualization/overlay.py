@@ -56,11 +56,43 @@ def draw_hands(image_rgb: np.ndarray, hands: Sequence[ReconstructedHand | HandDr
         for j, q in enumerate(pts):
             cv2.circle(out, tuple(q), 3, (255, 255, 255), -1, cv2.LINE_AA)
             cv2.circle(out, tuple(q), 3, _FINGER_COLORS[_finger(j)], 1, cv2.LINE_AA)
-        label = hand.label
         org = (int(pts[:, 0].min()), max(12, int(pts[:, 1].min()) - 8))
-        cv2.putText(out, label, org, cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 3, cv2.LINE_AA)
-        cv2.putText(out, label, org, cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+        draw_label(out, hand.label, org)
     return out
+
+
+def draw_label(image: np.ndarray, text: str, org: tuple[int, int], scale: float = 0.5,
+               color: tuple[int, int, int] = (255, 255, 255), outline: tuple[int, int, int] = (0, 0, 0),
+               outline_px: int = 1) -> None:
+    """Write ``text`` into the HxWx3 uint8 ``image`` in place: ``color`` letters ringed by ``outline_px`` px of
+    ``outline``; ``org`` is the left end of the baseline (as for ``cv2.putText``); parts off the image are cut.
+
+    The text is drawn once, into a coverage mask, and the outline is that mask grown by ``outline_px``
+    (a morphological dilation), so letters and outline line up whatever ``putText`` makes of a thickness.
+    (Drawing the outline as a second, thicker ``putText`` pass does not: OpenCV 5 renders the Hershey font
+    names with a TrueType font whose weight follows the thickness, and the bolder weight is wider, so such an
+    outline drifts off the letters along the label.)
+    """
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    (width, height), baseline = cv2.getTextSize(text, font, scale, 1)
+    pad = outline_px + 4  # room for the outline and for glyphs that reach past the reported box
+    x0, y0 = org[0] - pad, org[1] - height - pad
+    fill = np.zeros((height + baseline + 2 * pad, width + 2 * pad), np.uint8)
+    cv2.putText(fill, text, (pad, pad + height), font, scale, 255, 1, cv2.LINE_AA)
+    size = 2 * outline_px + 1
+    ring = cv2.dilate(fill, np.ones((size, size), np.uint8))
+    # the part of the label's patch that lies on the image
+    ix0, iy0 = max(x0, 0), max(y0, 0)
+    ix1, iy1 = min(x0 + fill.shape[1], image.shape[1]), min(y0 + fill.shape[0], image.shape[0])
+    if ix0 >= ix1 or iy0 >= iy1:
+        return
+    cut = (slice(iy0 - y0, iy1 - y0), slice(ix0 - x0, ix1 - x0))
+    a_ring = ring[cut].astype(np.float32)[:, :, None] / 255.0
+    a_fill = fill[cut].astype(np.float32)[:, :, None] / 255.0
+    patch = image[iy0:iy1, ix0:ix1].astype(np.float32)
+    patch = patch * (1.0 - a_ring) + np.asarray(outline, np.float32) * a_ring
+    patch = patch * (1.0 - a_fill) + np.asarray(color, np.float32) * a_fill
+    image[iy0:iy1, ix0:ix1] = np.clip(np.rint(patch), 0, 255).astype(image.dtype)
 
 
 def image_strip(images: Sequence[np.ndarray], height: int = 240, columns: int = 4) -> np.ndarray:
