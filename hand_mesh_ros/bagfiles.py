@@ -125,6 +125,9 @@ def iter_raw(reader: Any, path: Path | str, connections: Sequence[Any]) -> Itera
     When the storage ends before the message counts recorded for ``connections`` (metadata.yaml for a bag
     folder), the bag was cut short or its storage replaced: that raises instead of ending quietly.
     """
+    if not connections:
+        # rosbags reads an empty connection list as "every topic": nothing asked for, nothing read
+        return
     try:
         expected = sum(int(getattr(c, "msgcount", 0) or 0) for c in connections)
     except (TypeError, ValueError) as exc:
@@ -150,6 +153,38 @@ def iter_raw(reader: Any, path: Path | str, connections: Sequence[Any]) -> Itera
         )
 
 
+def describe_topics(reader: Any) -> str:
+    """The bag's topics with their types, "/a (pkg/msg/A), /b (pkg/msg/B)", or "no topics at all"."""
+    types = {c.topic: c.msgtype for c in reader.connections}
+    return ", ".join(f"{t} ({types[t]})" for t in sorted(types)) or "no topics at all"
+
+
+def select_connections(reader: Any, path: Path | str, topics: Sequence[str] | None) -> list[Any]:
+    """The connections of ``topics`` (all when None); a topic the bag lacks raises :class:`BagReadError`.
+
+    The error lists the topics the bag has, so a misspelt or absent topic is found at once (and never read
+    as "all topics", which is what rosbags makes of an empty connection list).
+    """
+    connections = list(reader.connections)
+    if topics is None:
+        return connections
+    if isinstance(topics, str):  # a bare string would be read as a list of one-letter topics
+        topics = [topics]
+    present = {c.topic for c in connections}
+    missing = [t for t in dict.fromkeys(topics) if t not in present]
+    if missing:
+        names = ", ".join(missing)
+        raise BagReadError(f"bag {path}: no topic {names} in this bag; it has: {describe_topics(reader)}")
+    wanted = set(topics)
+    return [c for c in connections if c.topic in wanted]
+
+
+def topic_types(path: Path | str) -> dict[str, str]:
+    """Topic -> message type ('pkg/msg/Name') of a bag; :class:`BagReadError` when it cannot be opened."""
+    with open_bag(path) as reader:
+        return {c.topic: c.msgtype for c in reader.connections}
+
+
 def decode(path: Path | str, index: int, conn: Any, raw: Any, deserialize: Callable[[Any, str], Any]) -> Any:
     """``deserialize(raw, msgtype)``; a message that does not decode raises :class:`BagReadError`."""
     try:
@@ -171,10 +206,11 @@ class StoredMessage:
 def read_messages(path: Path | str, topics: Sequence[str] | None = None) -> Iterator[StoredMessage]:
     """Messages of ``topics`` (all when None) in time order, as rosbags objects.
 
-    Raises :class:`BagReadError` for a bag that is missing, malformed, truncated or corrupt.
+    Raises :class:`BagReadError` for a bag that is missing, malformed, truncated or corrupt, and for a
+    requested topic the bag does not have (the message lists the topics it has).
     """
     store = make_typestore()
     with open_bag(path) as reader:
-        conns = [c for c in reader.connections if topics is None or c.topic in topics]
+        conns = select_connections(reader, path, topics)
         for i, (conn, stamp, raw) in enumerate(iter_raw(reader, path, conns)):
             yield StoredMessage(conn.topic, stamp, decode(path, i, conn, raw, store.deserialize_cdr))

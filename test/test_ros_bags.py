@@ -93,11 +93,12 @@ def test_demo_command_runs_and_scores(tmp_path: Path) -> None:
     # next looks for more hands (every 10th frame while one hand is tracked), so it may be missed here.
     assert summary["truth_hands"] == 18 and summary["truth_hands_found"] >= 12
     assert summary["cs_mpjpe_mean_mm"] < 100.0
+    assert 0.2 < summary["wrist_z_min_m"] <= summary["wrist_z_median_m"] <= summary["wrist_z_max_m"] < 2.0
     assert (out / "overlay_strip.png").stat().st_size > 10_000
     assert any((out / "demo_bag").glob("*.mcap"))
     from hand_mesh_ros.tools.bag_io import bag_topics
 
     recorded = set(bag_topics(out / "demo_bag"))
-    assert {"/camera/image_raw", "/camera/camera_info", "/hands", "/hand_markers", "/tf", "/hand_detections",
+    assert {"/camera/image_raw/compressed", "/camera/camera_info", "/hands", "/hand_markers", "/tf", "/hand_detections",
             "/tracked_hands", "/hand_mesh_topology", "/ground_truth/hands"} <= recorded  # inputs and every output
     assert "hand_mesh_ros demo summary" in proc.stdout

@@ -7,6 +7,11 @@ Predictions: the HandArray messages on ``--topic`` (default /hands). Truth: ``--
 bag (the demo writes /ground_truth/hands), or the /hands of ``--reference`` (e.g. a run with another
 backend). Hands are matched per image stamp by side, nearest wrist first. Writes ``report.md``,
 ``pck_3d.png`` and ``error_over_time.png`` into ``--out``.
+
+A bag without the truth topic (a video or camera run) gets a report of the predictions alone, says so, and
+exits 0: hands per frame, left/right counts, wrist depth range, confidence, and ``wrist_depth.png`` (wrist
+z per frame). A topic named with ``--topic``, ``--truth-topic`` or ``--reference`` that a bag lacks is an
+error (exit code 2) listing the topics the bag has.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..bagfiles import BagReadError, read_messages
+from ..bagfiles import BagReadError, read_messages, topic_types
+from .hand_stats import HandStats, hand_stats
 from .metrics import (
     auc,
     depth_error,
@@ -37,6 +43,7 @@ from .metrics import (
 from .plots import Curve, draw_curves, save_curves
 
 SIDES = {1: "left", 2: "right"}
+DEFAULT_TRUTH_TOPIC = "/ground_truth/hands"
 
 
 @dataclass(frozen=True)
@@ -108,6 +115,55 @@ def report(matched: Sequence[MatchedHand], total: int, frames: int) -> tuple[str
     return "\n".join(lines) + "\n", figures
 
 
+def predictions_report(pred: dict[int, list[Any]], topic: str, why: str) -> tuple[str, HandStats]:
+    """report.md text for predictions without truth: ``why`` says what truth is missing."""
+    stats = hand_stats([pred[s] for s in sorted(pred)])
+    sides = ", ".join(f"{k} {v}" for k, v in stats.hands_by_side.items()) or "-"
+    counts = ", ".join(f"{k}: {v}" for k, v in stats.frames_by_hand_count.items()) or "-"
+
+    def metres(v: float | None) -> str:
+        return f"{v:.3f}" if v is not None else "-"
+
+    rows = [
+        ("frames (HandArray messages)", str(stats.frames)),
+        ("frames with hands", str(stats.frames_with_hands)),
+        ("hands per frame (mean)", f"{stats.hands_per_frame_mean:.2f}"),
+        ("frames with n hands (n: frames)", counts),
+        ("hands by side", sides),
+        ("wrist depth z min (m)", metres(stats.wrist_z_min_m)),
+        ("wrist depth z median (m)", metres(stats.wrist_z_median_m)),
+        ("wrist depth z max (m)", metres(stats.wrist_z_max_m)),
+        ("confidence median", f"{stats.confidence_median:.3f}" if stats.confidence_median is not None else "-"),
+        ("held hands (repeated, low confidence)", str(stats.held_hands)),
+    ]
+    lines = [f"no ground truth: {why}; the figures below describe the predictions on {topic} only (accuracy "
+             "needs truth, or --reference OTHER_BAG to compare with another run). Depths scale with the "
+             "camera intrinsics and the hand length the run assumed.", "", "| figure | value |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in rows]
+    return "\n".join(lines) + "\n", stats
+
+
+def wrist_depth_plot(pred: dict[int, list[Any]], path: Path) -> bool:
+    """Wrist z (m) per frame, one curve per side; False (nothing written) without any hand."""
+    stamps = sorted(pred)
+    curves = []
+    for code, name in SIDES.items():
+        points = [(i, float(h.joints[0].z)) for i, s in enumerate(stamps) for h in pred[s] if h.handedness == code]
+        if points:
+            x, z = np.array(points, dtype=np.float64).T
+            if len(x) == 1:
+                x, z = np.array([x[0], x[0] + 1.0]), np.repeat(z, 2)
+            curves.append(Curve(f"{name} wrist", x, z))
+    if not curves:
+        return False
+    top = max(float(c.y.max()) for c in curves)
+    top = 0.5 * max(1.0, float(np.ceil(top * 1.05 / 0.5)))  # whole half metres: ticks at round values
+    img = draw_curves(curves, "wrist depth over time", "frame", "z (m)", y_range=(0.0, top))
+    if not cv2.imwrite(str(path), img):
+        raise OSError(f"could not write {path}")
+    return True
+
+
 def error_over_time(matched: Sequence[MatchedHand], path: Path) -> None:
     """Per-frame camera-space error (mm) against frame index, drawn with OpenCV."""
     errs = np.array([float(mpjpe(m.pred[None], m.truth[None])[0]) * 1e3 for m in matched])
@@ -124,21 +180,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("bag", type=Path)
     parser.add_argument("--topic", default="/hands")
-    parser.add_argument("--truth-topic", default="/ground_truth/hands")
+    parser.add_argument("--truth-topic", help=f"truth in the same bag (default {DEFAULT_TRUTH_TOPIC} when the "
+                        "bag has it; without truth the predictions alone are reported)")
     parser.add_argument("--reference", type=Path, help="compare with this bag's --topic instead of the truth")
     parser.add_argument("--out", type=Path, default=Path("out/bag_report"))
     args = parser.parse_args(argv)
     try:
         pred = _by_stamp(args.bag, args.topic)
-        truth = _by_stamp(args.reference, args.topic) if args.reference else _by_stamp(args.bag, args.truth_topic)
+        if args.reference:
+            truth: dict[int, list[Any]] | None = _by_stamp(args.reference, args.topic)
+            why = f"{args.reference} has no {args.topic} messages"
+        elif args.truth_topic or DEFAULT_TRUTH_TOPIC in topic_types(args.bag):
+            truth_topic = args.truth_topic or DEFAULT_TRUTH_TOPIC
+            truth = _by_stamp(args.bag, truth_topic)
+            why = f"{truth_topic} has no messages"
+        else:
+            truth, why = None, f"this bag has no {DEFAULT_TRUTH_TOPIC}"
     except BagReadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    written = ["report.md"]
+    for stale in ("pck_3d.png", "error_over_time.png", "wrist_depth.png"):  # a previous report's plots
+        (args.out / stale).unlink(missing_ok=True)
     if not truth:
-        raise SystemExit(f"no truth: {args.truth_topic} is empty or missing (or give --reference)")
+        text, _ = predictions_report(pred, args.topic, why)
+        (args.out / "report.md").write_text(text)
+        if wrist_depth_plot(pred, args.out / "wrist_depth.png"):
+            written.append("wrist_depth.png")
+        print(text + f"written to {args.out}/: {', '.join(written)}")
+        return 0
     matched, total = match(pred, truth)
     text, _ = report(matched, total, len(truth))
-    args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.md").write_text(text)
     if matched:
         th = np.linspace(0, 0.05, 51)
@@ -146,7 +219,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         save_curves(args.out / "pck_3d.png", [Curve("camera space", th * 1e3, pck_curve(errs, th))],
                     "3D PCK", "threshold (mm)")
         error_over_time(matched, args.out / "error_over_time.png")
-    print(text + f"written to {args.out}/")
+        written += ["pck_3d.png", "error_over_time.png"]
+    print(text + f"written to {args.out}/: {', '.join(written)}")
     return 0
 
 

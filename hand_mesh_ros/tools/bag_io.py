@@ -17,7 +17,7 @@ from typing import Any
 from rclpy.serialization import deserialize_message, serialize_message
 from rosbags.rosbag2 import StoragePlugin, Writer
 
-from ..bagfiles import decode, iter_raw, make_typestore, open_bag
+from ..bagfiles import decode, iter_raw, make_typestore, open_bag, select_connections, topic_types
 
 
 def type_name(msg: Any) -> str:
@@ -78,10 +78,11 @@ class BagMessage:
 def read_bag(path: Path | str, topics: Sequence[str] | None = None) -> Iterator[BagMessage]:
     """Messages of ``topics`` (all when None) in time order, deserialized into rclpy classes.
 
-    Raises :class:`hand_mesh_ros.bagfiles.BagReadError` for a missing, malformed, truncated or corrupt bag.
+    Raises :class:`hand_mesh_ros.bagfiles.BagReadError` for a missing, malformed, truncated or corrupt bag,
+    and for a requested topic the bag does not have.
     """
     with open_bag(path) as reader:
-        conns = [c for c in reader.connections if topics is None or c.topic in topics]
+        conns = select_connections(reader, path, topics)
 
         classes: dict[str, Any] = {}
 
@@ -96,5 +97,4 @@ def read_bag(path: Path | str, topics: Sequence[str] | None = None) -> Iterator[
 
 def bag_topics(path: Path | str) -> dict[str, str]:
     """Topic -> type name of a bag (:class:`hand_mesh_ros.bagfiles.BagReadError` when it is unreadable)."""
-    with open_bag(path) as reader:
-        return {c.topic: c.msgtype for c in reader.connections}
+    return topic_types(path)

@@ -1,21 +1,30 @@
 """The demo: both nodes on a generated hand sequence (or a video, or a live camera), recorded and scored.
 
-    python -m hand_mesh_ros.tools.demo [--out out/demo] [--frames 60] [--fps 15]
+    python -m hand_mesh_ros.tools.demo [--out DIR] [--frames 60] [--fps 15] [--raw-images]
     python -m hand_mesh_ros.tools.demo --video FILE [--focal PX]          # a video file instead
     python -m hand_mesh_ros.tools.demo --camera-topics IMAGE INFO --seconds 20   # a live camera
 
 With no argument it renders a short sequence of the open hand model (both hands, several poses and
 depths, skin shading over a background; cached after the first run) with known intrinsics and ground
 truth, starts the detector and reconstruction nodes as separate processes on loopback DDS, feeds them the
-frames as a camera would, and writes into ``--out``: ``demo_bag/`` (MCAP: inputs, outputs and the ground
-truth on /ground_truth/hands), ``overlay_strip.png`` and ``summary.json``; it prints a summary (frames,
-hands found, fps, latency p50/p95, camera-space error against the truth).
+frames as a camera would, and writes into the output folder: ``demo_bag/`` (MCAP: inputs, outputs and the
+ground truth on /ground_truth/hands), ``overlay_strip.png`` and ``summary.json``; it prints a summary
+(frames, hands found, fps, latency p50/p95, hands per frame, wrist depth range, confidence, and the
+camera-space error against the truth when there is one) and the bag's size.
+
+The output folder is ``--out``, else one per input (:func:`default_out_dir`): ``out/demo`` for the generated
+sequence, ``out/demo_<video name>`` for ``--video``, ``out/demo_live`` for a camera. A previous run's
+outputs there (bag, logs, overlay strip, summary, and the ``report/`` folder the README's bag_report command
+writes) are deleted first, so nothing stale is left beside the new results. Images are recorded as JPEG
+(sensor_msgs/CompressedImage on /camera/image_raw/compressed); ``--raw-images`` records raw
+sensor_msgs/Image on /camera/image_raw instead (about 30 times larger).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import sys
 import time
@@ -31,6 +40,7 @@ from std_msgs.msg import Header
 
 from hand_mesh_ros.msg import Hand, HandArray
 
+from ..evaluation.hand_stats import hand_stats
 from ..evaluation.metrics import mpjpe, pa_mpjpe, root_error
 from ..geometry.camera import CameraModel
 from ..ros.hand_msgs import drawing_of, joints_of, side_of
@@ -61,6 +71,13 @@ class DemoSummary:
     cs_mpjpe_median_mm: float | None
     wrist_mean_mm: float | None
     pa_mpjpe_mean_mm: float | None
+    # what the predictions show on their own (all the 3D figures a run without ground truth has)
+    hands_per_frame_mean: float
+    frames_by_hand_count: dict[str, int]  # "0", "1", "2" -> answered frames with that many hands
+    wrist_z_min_m: float | None
+    wrist_z_median_m: float | None
+    wrist_z_max_m: float | None
+    confidence_median: float | None
 
     def lines(self) -> list[str]:
         out = [
@@ -69,6 +86,14 @@ class DemoSummary:
             f"throughput            {self.fps:.1f} frames/s (lock-step: one frame in flight)",
             f"latency image->hands  p50 {self.latency_p50_ms:.1f} ms, p95 {self.latency_p95_ms:.1f} ms",
         ]
+        counts = ", ".join(f"{k}: {v}" for k, v in self.frames_by_hand_count.items()) or "-"
+        out.append(f"hands per frame       mean {self.hands_per_frame_mean:.2f} (frames with n hands, n: {counts})")
+        if self.wrist_z_min_m is not None:
+            out += [
+                f"wrist depth (z)       min {self.wrist_z_min_m:.3f} m, median {self.wrist_z_median_m:.3f} m, "
+                f"max {self.wrist_z_max_m:.3f} m",
+                f"confidence            median {self.confidence_median:.2f}",
+            ]
         if self.truth_hands:
             out += [
                 f"hands found           {self.truth_hands_found} of {self.truth_hands} "
@@ -128,6 +153,8 @@ def summarise(outcomes: Sequence[FrameOutcome], frames: Sequence[DemoFrame], ela
     def stat(values: list[float], fn: Any) -> float | None:
         return float(fn(values)) if values else None
 
+    stats = hand_stats([list(o.hands.hands) for o in outcomes if o.hands is not None])
+
     return DemoSummary(
         frames=len(outcomes),
         frames_answered=sum(o.hands is not None for o in outcomes),
@@ -141,6 +168,12 @@ def summarise(outcomes: Sequence[FrameOutcome], frames: Sequence[DemoFrame], ela
         cs_mpjpe_median_mm=stat(errs, np.median),
         wrist_mean_mm=stat(wrists, np.mean),
         pa_mpjpe_mean_mm=stat(pas, np.mean),
+        hands_per_frame_mean=stats.hands_per_frame_mean,
+        frames_by_hand_count=stats.frames_by_hand_count,
+        wrist_z_min_m=stats.wrist_z_min_m,
+        wrist_z_median_m=stats.wrist_z_median_m,
+        wrist_z_max_m=stats.wrist_z_max_m,
+        confidence_median=stats.confidence_median,
     )
 
 
@@ -168,16 +201,58 @@ def video_frames(path: str, focal: float | None, limit: int | None) -> tuple[Ite
     return gen(), camera, video_fps(path)
 
 
+# what a demo run writes into its folder, and the report/ folder the README's bag_report command adds
+RUN_OUTPUTS = ("demo_bag", "logs", "overlay_strip.png", "summary.json", "report")
+
+
+def default_out_dir(video: str | None = None, camera_topics: Sequence[str] | None = None,
+                    root: Path = Path("out")) -> Path:
+    """The output folder of a run without ``--out``: one per input, so runs on different inputs coexist."""
+    if camera_topics:
+        return root / "demo_live"
+    if video:
+        name = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(video).stem).strip("._") or "video"
+        return root / f"demo_{name}"
+    return root / "demo"
+
+
+def clear_previous_run(out: Path) -> list[str]:
+    """Delete a previous run's outputs (:data:`RUN_OUTPUTS`) in ``out``; returns the names deleted.
+
+    Other files in the folder are left alone."""
+    removed = []
+    for name in RUN_OUTPUTS:
+        path = out / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+        else:
+            continue
+        removed.append(name)
+    return removed
+
+
+def folder_bytes(path: Path) -> int:
+    """Total size of the files under ``path`` (or of the file ``path``)."""
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
 def run_frames(frames: Iterator[DemoFrame], camera: CameraModel, fps: float, out: Path,
-               node_params: dict[str, list[str]]) -> tuple[DemoSummary, list[np.ndarray]]:
-    """Feed the frames through the nodes (lock-step, at most ``fps``), record the bag, draw overlays."""
+               node_params: dict[str, list[str]], compress_images: bool = True
+               ) -> tuple[DemoSummary, list[np.ndarray]]:
+    """Feed the frames through the nodes (lock-step, at most ``fps``), record the bag, draw overlays.
+
+    ``compress_images``: record the fed images as JPEG (CompressedImage) rather than raw."""
     frame_list: list[DemoFrame] = []
     overlays: list[np.ndarray] = []
     bag_path = out / "demo_bag"
     if bag_path.exists():
         shutil.rmtree(bag_path)
     with BagRecorder(bag_path) as bag, PipelineSession(recorder=bag, params=node_params, log_dir=out / "logs",
-                                                        listen=()) as session:
+                                                        listen=(), compress_images=compress_images) as session:
         first = next(frames)
         waited = session.wait_ready(first.rgb, camera)
         print(f"[demo] nodes ready after {waited:.1f} s", file=sys.stderr)
@@ -215,7 +290,10 @@ def _overlay(rgb: np.ndarray, outcome: FrameOutcome, session: PipelineSession, c
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hand_mesh_ros.tools.demo",
                                      description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default="out/demo", help="output folder (bag, overlay strip, summary)")
+    parser.add_argument("--out", type=Path,
+                        help="output folder (bag, overlay strip, summary); default: out/demo for the generated "
+                        "sequence, out/demo_<video name> for --video, out/demo_live for --camera-topics. "
+                        "A previous run's outputs there are deleted first")
     parser.add_argument("--frames", type=int, default=60, help="frames of the generated sequence")
     parser.add_argument("--fps", type=float, default=15.0, help="most frames per second fed to the nodes")
     parser.add_argument("--video", help="a video file instead of the generated sequence")
@@ -223,15 +301,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--camera-topics", nargs=2, metavar=("IMAGE", "INFO"),
                         help="a live camera: run the launch-equivalent on these topics (see README)")
     parser.add_argument("--seconds", type=float, default=20.0, help="--camera-topics: how long to run")
+    parser.add_argument("--raw-images", action="store_true",
+                        help="record raw sensor_msgs/Image (default: JPEG CompressedImage on <topic>/compressed)")
     args = parser.parse_args(argv)
     require_local_dds()
-    out = Path(args.out)
+    out = args.out if args.out is not None else default_out_dir(args.video, args.camera_topics)
     out.mkdir(parents=True, exist_ok=True)
     params: dict[str, list[str]] = {"reconstruction_node": [], "detector_node": []}
     if args.camera_topics:
         from .live import run_live
 
         return run_live(args.camera_topics[0], args.camera_topics[1], args.seconds, out)
+    removed = clear_previous_run(out)
+    if removed:
+        print(f"[demo] deleted the previous run's {', '.join(removed)} in {out}/", file=sys.stderr)
     if args.video:
         frames, camera, _ = video_frames(args.video, args.focal, args.frames if args.frames != 60 else None)
     else:
@@ -239,12 +322,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         if length is not None:
             # The user's hand length is a parameter; here the rendered hands' own length is known.
             params["reconstruction_node"].append(f"hand_length_m:={length:.4f}")
-    summary, overlays = run_frames(frames, camera, args.fps, out, params)
+    summary, overlays = run_frames(frames, camera, args.fps, out, params, compress_images=not args.raw_images)
     picks = np.linspace(0, len(overlays) - 1, num=min(8, len(overlays))).round().astype(int)
     strip = image_strip([overlays[i] for i in picks], height=240, columns=4)
     cv2.imwrite(str(out / "overlay_strip.png"), cv2.cvtColor(strip, cv2.COLOR_RGB2BGR))
-    (out / "summary.json").write_text(json.dumps(asdict(summary), indent=2))
-    print("\n".join(["", "hand_mesh_ros demo summary", *summary.lines(),
+    bag_bytes = folder_bytes(out / "demo_bag")
+    images = "raw images" if args.raw_images else "JPEG images"
+    (out / "summary.json").write_text(json.dumps({**asdict(summary), "bag_bytes": bag_bytes,
+                                                  "bag_images": "raw" if args.raw_images else "jpeg"}, indent=2))
+    note = []
+    if not summary.truth_hands:
+        note = [f"no ground truth: 3D figures describe the predictions only; depths scale with the focal "
+                f"length (f = {camera.fx:.0f} px, --focal) and hand_length_m"]
+    print("\n".join(["", "hand_mesh_ros demo summary", *summary.lines(), *note,
+                     f"bag                   {bag_bytes / 1e6:.1f} MB ({images}) in {out / 'demo_bag'}/",
                      f"outputs in {out}/: demo_bag/ (MCAP), overlay_strip.png, summary.json"]))
     return 0 if summary.frames_with_hands > 0 else 1
 

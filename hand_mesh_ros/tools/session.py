@@ -24,6 +24,11 @@ from .launcher import NodeProcesses
 from .player import FramePlayer
 from .result_listener import OUTPUT_TOPICS, ResultListener
 
+# where the fed frames are recorded
+IMAGE_TOPIC = "/camera/image_raw"
+COMPRESSED_IMAGE_TOPIC = f"{IMAGE_TOPIC}/compressed"
+CAMERA_INFO_TOPIC = "/camera/camera_info"
+
 
 @dataclass(frozen=True)
 class FrameOutcome:
@@ -44,14 +49,19 @@ class PipelineSession:
     ``single_node``: run only the reconstruction node, with its own palm detector. ``listen``: the output
     topics to subscribe to besides ``hands`` (fewer = less work for this process). ``remaps``: ROS remappings
     for both nodes (e.g. ``image:=/camera/image_raw`` to run on a live camera instead of this driver).
+    ``compress_images``: record the fed images as JPEG sensor_msgs/CompressedImage on ``IMAGE_TOPIC +
+    "/compressed"`` (as image_transport names it; ~20-50x smaller) instead of raw sensor_msgs/Image on
+    ``IMAGE_TOPIC``. The nodes always get raw images.
     """
 
     def __init__(self, frame_id: str = "camera_optical_frame", recorder: BagRecorder | None = None,
                  params: dict[str, Sequence[str]] | None = None, params_file: Path | None = None,
                  log_dir: Path | None = None, keep_markers: bool = False, single_node: bool = False,
-                 listen: tuple[str, ...] = OUTPUT_TOPICS, remaps: Sequence[str] = ()) -> None:
+                 listen: tuple[str, ...] = OUTPUT_TOPICS, remaps: Sequence[str] = (),
+                 compress_images: bool = False) -> None:
         self.frame_id = frame_id
         self.recorder = recorder
+        self.compress_images = compress_images
         params = dict(params or {})
         nodes: tuple[str, ...] = ("detector_node", "reconstruction_node")
         if single_node:  # palm detection inside the reconstruction node
@@ -144,10 +154,14 @@ class PipelineSession:
         header = self.player.publish(rgb, camera, stamp_ns)
         stamp = (header.stamp.sec, header.stamp.nanosec)
         if self.recorder is not None:
-            from ..ros.image_conversion import rgb_to_image
+            from ..ros.image_conversion import rgb_to_compressed, rgb_to_image
 
-            self.recorder.write("/camera/image_raw", rgb_to_image(rgb, header), stamp_ns)
-            self.recorder.write("/camera/camera_info", camera_info_from_model(camera, header), stamp_ns)
+            # camera info first, as it is published: a reader in bag order has it when the image comes
+            self.recorder.write(CAMERA_INFO_TOPIC, camera_info_from_model(camera, header), stamp_ns)
+            if self.compress_images:
+                self.recorder.write(COMPRESSED_IMAGE_TOPIC, rgb_to_compressed(rgb, header), stamp_ns)
+            else:
+                self.recorder.write(IMAGE_TOPIC, rgb_to_image(rgb, header), stamp_ns)
         end = sent + wait_s
         while stamp not in self.listener.received.hands and time.monotonic() < end:
             self.executor.spin_once(timeout_sec=0.005)
