@@ -1,0 +1,136 @@
+"""Measure the README's figures and images and write them, so that they cannot drift from the code.
+
+    python tools/update_readme.py            # run the demo and the handgraph_dev evaluation, rewrite README.md
+    python tools/update_readme.py --render   # only rewrite README.md from docs/figures.json
+
+Each generated part of README.md sits between ``<!-- figures:NAME -->`` and ``<!-- /figures:NAME -->``; it is
+rendered from ``docs/figures.json`` (the measured values, kept in the repository) by :data:`BLOCKS`, and
+``test/test_readme_figures.py`` checks that README.md says exactly what the JSON holds. Measuring:
+
+- ``demo``: ``python -m hand_mesh_ros.tools.demo`` (the generated two-hand sequence through both nodes): its
+  printed summary, and its overlay strip copied to ``docs/images/demo_overlay.jpg``;
+- ``accuracy``: ``python -m hand_mesh_ros.evaluation.evaluate`` on all 100 images of
+  ``../shared/data/handgraph_dev`` (or ``$HAND_MESH_ROS_DATA``), product pipeline at the true and the default
+  hand length, and MediaPipe's own world landmarks placed by DGP at the true length for scale. Skipped, with a
+  message, when the data is absent (the JSON keeps the last measurement).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+README = REPO / "README.md"
+FIGURES = REPO / "docs" / "figures.json"
+OVERLAY = REPO / "docs" / "images" / "demo_overlay.jpg"
+DATA = Path(os.environ.get("HAND_MESH_ROS_DATA") or REPO.parent / "shared" / "data")
+
+
+def render_demo(fig: dict[str, Any]) -> str:
+    from hand_mesh_ros.tools.demo import DemoSummary
+
+    lines = DemoSummary(**fig["summary"]).lines()
+    return "\n".join(["```", "hand_mesh_ros demo summary", *lines, "```"])
+
+
+def render_accuracy(fig: dict[str, Any]) -> str:
+    from hand_mesh_ros.evaluation.evaluate import EvalSummary, format_comparison
+
+    return format_comparison([(run["name"], EvalSummary(**run["summary"])) for run in fig["runs"]])
+
+
+BLOCKS: dict[str, Callable[[dict[str, Any]], str]] = {"demo": render_demo, "accuracy": render_accuracy}
+MARK = re.compile(r"(<!-- figures:(\w+) -->\n)(.*?)(\n<!-- /figures:\2 -->)", re.S)
+
+
+def rendered_readme(text: str, figures: dict[str, Any]) -> str:
+    """``text`` with every figures block replaced by its rendering; KeyError for a block without figures."""
+    return MARK.sub(lambda m: m.group(1) + BLOCKS[m.group(2)](figures[m.group(2)]) + m.group(4), text)
+
+
+def readme_blocks(text: str) -> dict[str, str]:
+    """The figures blocks of README text: name -> content."""
+    return {m.group(2): m.group(3) for m in MARK.finditer(text)}
+
+
+def _run(cmd: list[str], what: str) -> None:
+    print(f"[update_readme] {what}: {' '.join(cmd)}", flush=True)
+    start = time.monotonic()
+    subprocess.run(cmd, check=True, cwd=REPO)
+    print(f"[update_readme] {what} done in {time.monotonic() - start:.0f} s", flush=True)
+
+
+def measure_demo(work: Path) -> dict[str, Any]:
+    import cv2
+
+    out = work / "demo"
+    _run([sys.executable, "-m", "hand_mesh_ros.tools.demo", "--out", str(out)], "demo")
+    summary = json.loads((out / "summary.json").read_text())
+    from hand_mesh_ros.tools.demo import DemoSummary
+
+    fields = set(DemoSummary.__dataclass_fields__)
+    strip = cv2.imread(str(out / "overlay_strip.png"))
+    if strip is None:
+        raise RuntimeError(f"the demo wrote no readable {out / 'overlay_strip.png'}")
+    cv2.imwrite(str(OVERLAY), strip, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    return {"summary": {k: v for k, v in summary.items() if k in fields}}
+
+
+def measure_accuracy(work: Path) -> dict[str, Any] | None:
+    data = DATA / "handgraph_dev"
+    if not data.is_dir():
+        print(f"[update_readme] {data} not present: the accuracy table keeps its last measurement", flush=True)
+        return None
+    from hand_mesh_ros.evaluation.evaluate import load_handgraph, true_hand_length
+
+    runs = []
+    product = work / "product"
+    _run([sys.executable, "-m", "hand_mesh_ros.evaluation.evaluate", "--data", str(data), "--pipeline",
+          "product", "--out", str(product)], "handgraph_dev, product pipeline")
+    for name, summary in json.loads((product / "summary.json").read_text()).items():
+        runs.append({"name": name, "summary": summary})
+    length = true_hand_length(load_handgraph(data))
+    perception = work / "perception"
+    _run([sys.executable, "-m", "hand_mesh_ros.evaluation.evaluate", "--data", str(data), "--pipeline",
+          "perception", "--hand-length-m", f"{length:.4f}", "--out", str(perception)],
+         "handgraph_dev, MediaPipe world landmarks + DGP")
+    runs.append({"name": "for scale: MediaPipe's world landmarks at the true length + one DGP solve",
+                 "summary": json.loads((perception / "summary.json").read_text())})
+    return {"runs": runs}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--render", action="store_true", help="only rewrite README.md from docs/figures.json")
+    args = parser.parse_args(argv)
+    figures = json.loads(FIGURES.read_text()) if FIGURES.is_file() else {}
+    if not args.render:
+        with tempfile.TemporaryDirectory(prefix="hand_mesh_ros_figures_") as tmp:
+            figures["demo"] = measure_demo(Path(tmp))
+            accuracy = measure_accuracy(Path(tmp))
+            if accuracy is not None:
+                figures["accuracy"] = accuracy
+        FIGURES.write_text(json.dumps(figures, indent=1, sort_keys=True) + "\n")
+        print(f"[update_readme] wrote {FIGURES.relative_to(REPO)} and {OVERLAY.relative_to(REPO)}")
+    text = README.read_text()
+    missing = sorted(set(readme_blocks(text)) - set(figures))
+    if missing:
+        print(f"[update_readme] no figures yet for {', '.join(missing)}: run without --render", file=sys.stderr)
+        return 1
+    README.write_text(rendered_readme(text, figures))
+    print(f"[update_readme] rewrote {', '.join(sorted(readme_blocks(text)))} in README.md")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
