@@ -77,7 +77,7 @@ else
   skip readme_snippet "no $PHOTOS"
 fi
 
-if (cd "$CLONE" && tools/with_env.sh bash -c 'command -v ros2 >/dev/null && python -c "import launch_ros"'); then
+if (cd "$CLONE" && tools/with_env.sh bash -c 'command -v ros2 && python -c "import launch_ros"') >/dev/null 2>&1; then
   step ros2_launch tools/with_env.sh python - <<'PY'
 # ros2 launch in a namespace: both nodes become active, then one Ctrl-C ends everything with exit code 0.
 import os, signal, subprocess, sys, time
