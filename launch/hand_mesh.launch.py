@@ -5,7 +5,8 @@
 
 Arguments: image, camera_info (topics), namespace, config_file (parameters YAML), backend
 (auto|onnxruntime|torch|tensorrt), device (auto|cpu|cuda[:N]), precision (fp16|fp32|int8, TensorRT),
-model_variant (full|lite), rviz (true|false).
+model_variant (full|lite), use_sim_time (true|false: follow /clock, e.g. under `ros2 bag play --clock`),
+rviz (true|false).
 """
 
 from pathlib import Path
@@ -15,6 +16,7 @@ from launch.actions import DeclareLaunchArgument
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
+from launch_ros.parameter_descriptions import ParameterValue
 
 from launch import LaunchDescription
 
@@ -32,6 +34,8 @@ def generate_launch_description() -> LaunchDescription:
         "precision": LaunchConfiguration("precision"),
         "model_variant": LaunchConfiguration("model_variant"),
     }
+    # rclpy's own parameter (every node has it): time from /clock instead of the system clock.
+    sim_time = {"use_sim_time": ParameterValue(LaunchConfiguration("use_sim_time"), value_type=bool)}
     return LaunchDescription([
         DeclareLaunchArgument("image", default_value="/camera/image_raw", description="Image topic"),
         DeclareLaunchArgument("camera_info", default_value="/camera/camera_info",
@@ -45,13 +49,15 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument("precision", default_value="fp16",
                               description="TensorRT engine precision: fp16, fp32 or int8"),
         DeclareLaunchArgument("model_variant", default_value="full", description="full or lite"),
+        DeclareLaunchArgument("use_sim_time", default_value="false",
+                              description="Use /clock (e.g. ros2 bag play --clock) instead of the system clock"),
         DeclareLaunchArgument("rviz", default_value="false", description="Start RViz with our config"),
         Node(
             package="hand_mesh_ros",
             executable="detector_node",
             name="hand_detector",
             namespace=namespace,
-            parameters=[config_file, overrides],
+            parameters=[config_file, overrides, sim_time],
             remappings=[("image", image)],
             output="screen",
         ),
@@ -60,7 +66,7 @@ def generate_launch_description() -> LaunchDescription:
             executable="reconstruction_node",
             name="hand_reconstruction",
             namespace=namespace,
-            parameters=[config_file, overrides],
+            parameters=[config_file, overrides, sim_time],
             remappings=[("image", image), ("camera_info", camera_info)],
             output="screen",
         ),
@@ -69,6 +75,7 @@ def generate_launch_description() -> LaunchDescription:
             executable="rviz2",
             name="rviz2",
             arguments=["-d", str(SHARE / "rviz" / "hand_mesh.rviz")],
+            parameters=[sim_time],
             condition=IfCondition(LaunchConfiguration("rviz")),
         ),
     ])

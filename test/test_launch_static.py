@@ -1,4 +1,4 @@
-"""`launch` is not installable here: check the launch file statically against the package.
+"""Check the launch file statically against the package (no `launch` needed; test_ros_launch.py runs it).
 
 Every executable it starts exists (installed from scripts/ by CMakeLists.txt), every file it names is
 installed, every parameter it sets is declared by the node, and config/hand_mesh.yaml holds exactly the
@@ -77,3 +77,36 @@ def test_yaml_holds_the_declared_defaults() -> None:
         for name, value in values.items():
             assert value == declared[name].default, f"{node_name}.{name}: YAML {value!r} != default"
             assert declared[name].check(value) is None
+
+
+def _declared_arguments(tree: ast.AST) -> dict[str, ast.Call]:
+    return {ast.literal_eval(n.args[0]): n for n in ast.walk(tree)
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "DeclareLaunchArgument"}
+
+
+def test_use_sim_time_reaches_every_node() -> None:
+    """`use_sim_time:=true` (for `ros2 bag play --clock`) sets rclpy's use_sim_time on every node, as a bool."""
+    tree = ast.parse(LAUNCH.read_text())
+    args = _declared_arguments(tree)
+    assert "use_sim_time" in args
+    assert ast.literal_eval(_kwargs(args["use_sim_time"])["default_value"]) == "false"
+    sim_time = next(n.value for n in ast.walk(tree) if isinstance(n, ast.Assign)
+                    and any(isinstance(t, ast.Name) and t.id == "sim_time" for t in n.targets))
+    assert isinstance(sim_time, ast.Dict) and [ast.literal_eval(k) for k in sim_time.keys if k] == ["use_sim_time"]
+    value = sim_time.values[0]
+    assert isinstance(value, ast.Call) and ast.unparse(value.func) == "ParameterValue"
+    assert ast.unparse(value.args[0]) == "LaunchConfiguration('use_sim_time')"
+    assert ast.unparse(_kwargs(value)["value_type"]) == "bool"
+    for node in _node_calls(tree):
+        params = node["parameters"]
+        assert isinstance(params, ast.List) and "sim_time" in [ast.unparse(e) for e in params.elts], \
+            f"{ast.unparse(node['executable'])} does not get use_sim_time"
+    # Not one of our own settings: rclpy declares it on every node.
+    assert all("use_sim_time" not in declared for declared in DECLARED.values())
+
+
+def test_docstring_lists_every_argument() -> None:
+    source = LAUNCH.read_text()
+    doc = ast.get_docstring(ast.parse(source)) or ""
+    for name in _declared_arguments(ast.parse(source)):
+        assert name in doc, f"launch argument {name} missing from the launch file's docstring"

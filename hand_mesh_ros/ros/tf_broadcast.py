@@ -11,8 +11,9 @@ from .qos import TF
 class TfPublisher:
     """Sends ``geometry_msgs/TransformStamped`` lists on ``/tf`` in one message per call.
 
-    Without tf2_ros the publisher is a lifecycle publisher when ``node`` is a lifecycle node (``publisher``:
-    for the node to destroy on cleanup; None with tf2_ros).
+    ``publisher`` is the /tf publisher, for the node to destroy on cleanup (so a re-configure does not add a
+    second one). Without tf2_ros it is a lifecycle publisher when ``node`` is a lifecycle node; tf2_ros'
+    broadcaster makes a plain one (the node only sends while active).
     """
 
     def __init__(self, node: Any) -> None:
@@ -22,9 +23,10 @@ class TfPublisher:
             from tf2_ros import TransformBroadcaster
         except ImportError:
             TransformBroadcaster = None
-        if TransformBroadcaster is not None:  # pragma: no cover - only with a real ROS install
-            self._broadcaster = TransformBroadcaster(node)
+        if TransformBroadcaster is not None:  # a ROS install, or the upstream extras on the wheels
+            self._broadcaster = TransformBroadcaster(node, qos=TF)
             self._pub = None
+            self.publisher = getattr(self._broadcaster, "pub_tf", None)
             self.backend = "tf2_ros"
         else:
             from tf2_msgs.msg import TFMessage
@@ -38,7 +40,7 @@ class TfPublisher:
     def send(self, transforms: Sequence[Any]) -> None:
         if not transforms:
             return
-        if self._broadcaster is not None:  # pragma: no cover
+        if self._broadcaster is not None:
             self._broadcaster.sendTransform(list(transforms))
         else:
             assert self._pub is not None

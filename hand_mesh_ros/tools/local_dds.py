@@ -30,9 +30,11 @@ def local_dds_problems(environ: Mapping[str, str] | None = None) -> list[str]:
     domain = env.get("ROS_DOMAIN_ID", "")
     if not domain.isdigit():
         problems.append(f"ROS_DOMAIN_ID is {domain or 'unset'!r}: set a random id (1-101) to isolate runs")
-    profile = env.get("FASTDDS_DEFAULT_PROFILES_FILE") or env.get("FASTRTPS_DEFAULT_PROFILES_FILE")
-    if profile and not Path(profile).is_file():
-        problems.append(f"the Fast DDS profile {profile} does not exist")
+    # Fast DDS 3 reads FASTDDS_DEFAULT_PROFILES_FILE, Fast DDS 2.x (Humble, Jazzy) FASTRTPS_DEFAULT_PROFILES_FILE.
+    for variable in ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE"):
+        profile = env.get(variable, "")
+        if profile and not Path(profile).is_file():
+            problems.append(f"the Fast DDS profile {profile} ({variable}) does not exist")
     return problems
 
 
