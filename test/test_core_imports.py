@@ -90,7 +90,7 @@ def test_cpu_path_runs_without_torch(converted_models) -> None:  # noqa: F811
 # Packages of hand_mesh_ros from the bottom up: a package may import only from lower layers.
 LAYERS = (
     {"errors"},
-    {"paths", "settings", "bagfiles", "geometry", "tracking", "render", "msg"},
+    {"paths", "settings", "bagfiles", "geometry", "tracking", "render", "msg", "cli"},
     {"handmodel", "gpu"},
     {"perception"},
     {"reconstruction"},

@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from ..bagfiles import BagReadError, read_messages, topic_types
+from ..cli import DefaultsHelpFormatter
 from .hand_stats import HandStats, hand_stats
 from .metrics import (
     auc,
@@ -177,13 +178,14 @@ def error_over_time(matched: Sequence[MatchedHand], path: Path) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("bag", type=Path)
-    parser.add_argument("--topic", default="/hands")
+    parser = argparse.ArgumentParser(prog="python -m hand_mesh_ros.evaluation.bag_report",
+                                     description=__doc__.split("\n\n")[0], formatter_class=DefaultsHelpFormatter)
+    parser.add_argument("bag", type=Path, help="a bag with the nodes' outputs (bag_replay's, or the demo's)")
+    parser.add_argument("--topic", default="/hands", help="the HandArray topic to score")
     parser.add_argument("--truth-topic", help=f"truth in the same bag (default {DEFAULT_TRUTH_TOPIC} when the "
                         "bag has it; without truth the predictions alone are reported)")
     parser.add_argument("--reference", type=Path, help="compare with this bag's --topic instead of the truth")
-    parser.add_argument("--out", type=Path, default=Path("out/bag_report"))
+    parser.add_argument("--out", type=Path, default=Path("out/bag_report"), help="folder for report.md and plots")
     args = parser.parse_args(argv)
     try:
         pred = _by_stamp(args.bag, args.topic)

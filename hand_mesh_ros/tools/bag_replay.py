@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..bagfiles import BagReadError
+from ..cli import DefaultsHelpFormatter
 from ..geometry.camera import CameraModel
 from ..ros.camera_info import camera_model_from_info
 from ..ros.image_conversion import ImageConversionError, compressed_to_rgb, image_to_rgb
@@ -135,13 +136,13 @@ def replay(input_bag: Path, output_bag: Path, image_topic: str | None = None, in
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hand_mesh_ros.tools.bag_replay",
-                                     description=__doc__.split("\n\n")[0])
-    parser.add_argument("input_bag", type=Path)
-    parser.add_argument("output_bag", type=Path)
-    parser.add_argument("--image-topic")
-    parser.add_argument("--info-topic")
-    parser.add_argument("--storage", choices=("mcap", "sqlite3"), default="mcap")
-    parser.add_argument("--limit", type=int)
+                                     description=__doc__.split("\n\n")[0], formatter_class=DefaultsHelpFormatter)
+    parser.add_argument("input_bag", type=Path, help="a rosbag2 folder or file (MCAP or sqlite3)")
+    parser.add_argument("output_bag", type=Path, help="where to record the inputs and the nodes' outputs")
+    parser.add_argument("--image-topic", help="raw or compressed image topic (default: the bag's only one)")
+    parser.add_argument("--info-topic", help="CameraInfo topic (default: the bag's only one)")
+    parser.add_argument("--storage", choices=("mcap", "sqlite3"), default="mcap", help="storage of the output bag")
+    parser.add_argument("--limit", type=int, help="replay the first N images only")
     args = parser.parse_args(argv)
     require_local_dds()
     try:

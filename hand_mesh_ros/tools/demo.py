@@ -40,6 +40,7 @@ from std_msgs.msg import Header
 
 from hand_mesh_ros.msg import Hand, HandArray
 
+from ..cli import DefaultsHelpFormatter
 from ..evaluation.hand_stats import hand_stats
 from ..evaluation.metrics import mpjpe, pa_mpjpe, root_error
 from ..geometry.camera import CameraModel
@@ -289,7 +290,7 @@ def _overlay(rgb: np.ndarray, outcome: FrameOutcome, session: PipelineSession, c
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hand_mesh_ros.tools.demo",
-                                     description=__doc__.split("\n\n")[0])
+                                     description=__doc__.split("\n\n")[0], formatter_class=DefaultsHelpFormatter)
     parser.add_argument("--out", type=Path,
                         help="output folder (bag, overlay strip, summary); default: out/demo for the generated "
                         "sequence, out/demo_<video name> for --video, out/demo_live for --camera-topics. "

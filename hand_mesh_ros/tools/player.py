@@ -21,6 +21,7 @@ from builtin_interfaces.msg import Time
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 
+from ..cli import DefaultsHelpFormatter
 from ..geometry.camera import CameraModel
 from ..ros.camera_info import camera_info_from_model
 from ..ros.image_conversion import rgb_to_image
@@ -66,7 +67,7 @@ def play(node: Any, frames: Iterable[np.ndarray], fps: float, focal: float | Non
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m hand_mesh_ros.tools.player",
-                                     description=__doc__.split("\n\n")[0])
+                                     description=__doc__.split("\n\n")[0], formatter_class=DefaultsHelpFormatter)
     parser.add_argument("source", help="video file or folder of images")
     parser.add_argument("--fps", type=float, default=0.0, help="frames per second (default: the video's)")
     parser.add_argument("--focal", type=float, default=None, help="focal length in px (default: height)")
