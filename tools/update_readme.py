@@ -9,6 +9,7 @@ rendered from ``docs/figures.json`` (the measured values, kept in the repository
 
 - ``demo``: ``python -m hand_mesh_ros.tools.demo`` (the generated two-hand sequence through both nodes): its
   printed summary, and its overlay strip copied to ``docs/images/demo_overlay.jpg``;
+- ``video``: the same demo on the real ASL video (``--video``): its summary and the bag's size;
 - ``accuracy``: ``python -m hand_mesh_ros.evaluation.evaluate`` on all 100 images of
   ``../shared/data/handgraph_dev`` (or ``$HAND_MESH_ROS_DATA``), product pipeline at the true and the default
   hand length, and MediaPipe's own world landmarks placed by DGP at the true length for scale. Skipped, with a
@@ -43,13 +44,22 @@ def render_demo(fig: dict[str, Any]) -> str:
     return "\n".join(["```", "hand_mesh_ros demo summary", *lines, "```"])
 
 
+def render_video(fig: dict[str, Any]) -> str:
+    from hand_mesh_ros.tools.demo import DemoSummary
+
+    lines = DemoSummary(**fig["summary"]).lines()
+    return "\n".join(["```", f"hand_mesh_ros demo summary ({fig['video']})", *lines,
+                      f"bag                   {fig['bag_bytes'] / 1e6:.1f} MB", "```"])
+
+
 def render_accuracy(fig: dict[str, Any]) -> str:
     from hand_mesh_ros.evaluation.evaluate import EvalSummary, format_comparison
 
     return format_comparison([(run["name"], EvalSummary(**run["summary"])) for run in fig["runs"]])
 
 
-BLOCKS: dict[str, Callable[[dict[str, Any]], str]] = {"demo": render_demo, "accuracy": render_accuracy}
+BLOCKS: dict[str, Callable[[dict[str, Any]], str]] = {"demo": render_demo, "video": render_video,
+                                                      "accuracy": render_accuracy}
 MARK = re.compile(r"(<!-- figures:(\w+) -->\n)(.*?)(\n<!-- /figures:\2 -->)", re.S)
 
 
@@ -86,6 +96,21 @@ def measure_demo(work: Path) -> dict[str, Any]:
     return {"summary": {k: v for k, v in summary.items() if k in fields}}
 
 
+def measure_video(work: Path) -> dict[str, Any] | None:
+    video = DATA / "mediapipe_reference" / "asl_hand.25fps.mp4"
+    if not video.is_file():
+        print(f"[update_readme] {video} not present: the video summary keeps its last measurement", flush=True)
+        return None
+    out = work / "video"
+    _run([sys.executable, "-m", "hand_mesh_ros.tools.demo", "--video", str(video), "--out", str(out)], "video demo")
+    summary = json.loads((out / "summary.json").read_text())
+    from hand_mesh_ros.tools.demo import DemoSummary
+
+    fields = set(DemoSummary.__dataclass_fields__)
+    return {"video": video.name, "bag_bytes": summary["bag_bytes"],
+            "summary": {k: v for k, v in summary.items() if k in fields}}
+
+
 def measure_accuracy(work: Path) -> dict[str, Any] | None:
     data = DATA / "handgraph_dev"
     if not data.is_dir():
@@ -117,9 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.render:
         with tempfile.TemporaryDirectory(prefix="hand_mesh_ros_figures_") as tmp:
             figures["demo"] = measure_demo(Path(tmp))
-            accuracy = measure_accuracy(Path(tmp))
-            if accuracy is not None:
-                figures["accuracy"] = accuracy
+            for name, measure in (("video", measure_video), ("accuracy", measure_accuracy)):
+                measured = measure(Path(tmp))
+                if measured is not None:
+                    figures[name] = measured
         FIGURES.write_text(json.dumps(figures, indent=1, sort_keys=True) + "\n")
         print(f"[update_readme] wrote {FIGURES.relative_to(REPO)} and {OVERLAY.relative_to(REPO)}")
     text = README.read_text()
