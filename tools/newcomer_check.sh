@@ -35,7 +35,9 @@ skip() { NAMES+=("$1"); TIMES+=("-"); RESULTS+=("skipped: $2"); echo "[newcomer]
 
 echo "[newcomer] fresh clone of $SRC in $WORK"
 git clone -q "$SRC" "$CLONE" || exit 1
-if [ -d "$DATA" ]; then ln -s "$DATA" "$WORK/data"; export HAND_MESH_ROS_DATA="$WORK/data"; fi
+# Beside the clone, as beside the checkout: ../shared (the ROS extras' sources, setup installs them) and the data.
+if [ -d "$(dirname "$SRC")/shared" ]; then ln -s "$(cd "$(dirname "$SRC")/shared" && pwd)" "$WORK/shared"; fi
+if [ -d "$DATA" ]; then export HAND_MESH_ROS_DATA="$DATA"; fi
 
 step setup tools/setup_env.sh || { echo "[newcomer] setup failed: nothing else can run"; exit 1; }
 step demo tools/run_demo.sh
