@@ -82,27 +82,26 @@ fi
 if (cd "$CLONE" && tools/with_env.sh bash -c 'command -v ros2 && python -c "import launch_ros"') >/dev/null 2>&1; then
   step ros2_launch tools/with_env.sh python - <<'PY'
 # ros2 launch in a namespace: both nodes become active, then one Ctrl-C ends everything with exit code 0.
-import os, signal, subprocess, sys, time
+import os, signal, subprocess, threading, time
 
 proc = subprocess.Popen(["ros2", "launch", "hand_mesh_ros", "hand_mesh.launch.py", "namespace:=newcomer"],
                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-lines, deadline = [], time.monotonic() + 90
-os.set_blocking(proc.stdout.fileno(), False)
-while time.monotonic() < deadline and sum("active: subscribed to" in line for line in lines) < 2:
-    chunk = proc.stdout.read() or ""
-    lines += chunk.splitlines()
-    if proc.poll() is not None:
-        break
+lines = []
+reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+reader.start()
+deadline = time.monotonic() + 90
+while time.monotonic() < deadline and proc.poll() is None \
+        and sum("active: subscribed to" in line for line in lines) < 2:
     time.sleep(0.2)
 active = sum("active: subscribed to" in line for line in lines)
-os.killpg(proc.pid, signal.SIGINT)
+os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole process group
 try:
     proc.wait(timeout=30)
 except subprocess.TimeoutExpired:
     os.killpg(proc.pid, signal.SIGKILL)
-os.set_blocking(proc.stdout.fileno(), True)
-lines += (proc.stdout.read() or "").splitlines()
-print("\n".join(lines[-40:]))
+    proc.wait()
+reader.join(timeout=5)
+print("".join(lines[-40:]))
 assert active == 2, "the two nodes did not both become active"
 assert proc.returncode == 0, f"ros2 launch exited {proc.returncode} after Ctrl-C"
 assert not any("Traceback" in line for line in lines), "a traceback on shutdown"
