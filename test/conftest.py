@@ -101,3 +101,16 @@ def prepared() -> None:
         prepare()
     except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
         pytest.skip(f"open hand asset unavailable (network/npm): {exc}")
+
+
+@pytest.fixture(scope="module")
+def reconstructor():  # type: ignore[no-untyped-def]
+    """A HandReconstructor with the default settings, one per test module (it tracks: modules do not share it);
+    skips when the models or the hand model are not prepared."""
+    pytest.importorskip("onnxruntime")
+    from hand_mesh_ros.reconstruction import HandReconstructor, ReconstructionConfig
+
+    try:
+        return HandReconstructor(ReconstructionConfig())
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))

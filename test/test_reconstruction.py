@@ -17,17 +17,6 @@ def asl_frames(shared_data: Path) -> list[np.ndarray]:
     return list(read_frames(shared_data / "mediapipe_reference" / "asl_hand.25fps.mp4", limit=60))
 
 
-@pytest.fixture(scope="module")
-def reconstructor():  # type: ignore[no-untyped-def]
-    pytest.importorskip("onnxruntime")
-    from hand_mesh_ros.reconstruction import HandReconstructor, ReconstructionConfig
-
-    try:
-        return HandReconstructor(ReconstructionConfig())
-    except FileNotFoundError as exc:  # models or hand model not prepared
-        pytest.skip(str(exc))
-
-
 def test_tracks_one_hand_with_one_identity(reconstructor, asl_frames) -> None:  # type: ignore[no-untyped-def]
     h, w = asl_frames[0].shape[:2]
     camera = CameraModel.pinhole(w, h, float(h))

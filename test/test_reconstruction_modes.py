@@ -25,17 +25,6 @@ def photos(shared_data: Path) -> list[np.ndarray]:
     return [cv2.cvtColor(image, cv2.COLOR_BGR2RGB) for image in images]
 
 
-@pytest.fixture(scope="module")
-def reconstructor():  # type: ignore[no-untyped-def]
-    pytest.importorskip("onnxruntime")
-    from hand_mesh_ros.reconstruction import HandReconstructor, ReconstructionConfig
-
-    try:
-        return HandReconstructor(ReconstructionConfig())
-    except FileNotFoundError as exc:  # models or hand model not prepared
-        pytest.skip(str(exc))
-
-
 def _camera(image: np.ndarray) -> CameraModel:
     h, w = image.shape[:2]
     return CameraModel.pinhole(w, h, float(h))
