@@ -172,7 +172,7 @@ def test_parameters_declared_with_ranges_and_validated(ros_context) -> None:  # 
     try:
         params.declare(node, _Cfg)
         desc = node.describe_parameter("rate")
-        assert desc.description == "A rate."
+        assert desc.description == "A rate. Applied live (on the next frame)."
         assert desc.floating_point_range[0].to_value == 10.0
         assert "One of: a, b" in node.describe_parameter("mode").description
         bad = node.set_parameters([Parameter("mode", value="z")])[0]
@@ -225,6 +225,11 @@ def test_removed_parameter_is_refused_with_its_replacement(ros_context) -> None:
         params.declare(node, ReconstructionConfig, removed=REMOVED_SETTINGS)  # nothing removed is set: fine
         assert params.read(node, ReconstructionConfig).hand_length_m == pytest.approx(0.187)
         assert "Removed" in node.describe_parameter("hand_size_m").description
+        # ... and at run time (`ros2 param set`) too, with the same text
+        result = node.set_parameters([Parameter("hand_size_m", value=0.1)])[0]
+        assert not result.successful and "hand_length_m" in result.reason
+        assert node.get_parameter("hand_size_m").value is None
+        assert "Applied live" in node.describe_parameter("hand_length_m").description
     finally:
         node.destroy_node()
 

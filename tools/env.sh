@@ -36,7 +36,14 @@ export HAND_MESH_ROS_CACHE="${HAND_MESH_ROS_CACHE:-$_hmr_root/.cache}"
 export RMW_IMPLEMENTATION="${RMW_IMPLEMENTATION:-rmw_fastrtps_cpp}"
 if [ "${HAND_MESH_ROS_KEEP_DDS:-0}" != 1 ]; then
   export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
-  export ROS_DOMAIN_ID="${ROS_DOMAIN_ID:-$(( (RANDOM % 100) + 1 ))}"
+  if [ -z "${ROS_DOMAIN_ID:-}" ]; then
+    export ROS_DOMAIN_ID=$(( (RANDOM % 100) + 1 ))
+    # A second terminal must use the same domain to see these nodes: say which one (interactive shells only).
+    if [ -t 2 ]; then
+      echo "hand_mesh_ros: ROS_DOMAIN_ID=$ROS_DOMAIN_ID (random, loopback only); in another terminal:" \
+        "export ROS_DOMAIN_ID=$ROS_DOMAIN_ID before sourcing tools/env.sh" >&2
+    fi
+  fi
   # Fast DDS 2.x (Humble, Jazzy) reads the XML profile only from FASTRTPS_DEFAULT_PROFILES_FILE; Fast DDS 3
   # (Kilted on) reads FASTDDS_DEFAULT_PROFILES_FILE and warns about the old name. Set the one the installed
   # Fast DDS reads (its library: libfastdds.so.3 or libfastrtps.so.2 in a ROS prefix; else by ROS_DISTRO).

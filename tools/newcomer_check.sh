@@ -7,6 +7,7 @@
 #   tools/newcomer_check.sh [REPO]     (default: this checkout's committed HEAD; real data from
 #                                       $HAND_MESH_ROS_DATA or ../shared/data beside REPO)
 set -uo pipefail
+case "${1:-}" in -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 SRC="$(cd "${1:-$(dirname "${BASH_SOURCE[0]}")/..}" && pwd)"
 DATA="${HAND_MESH_ROS_DATA:-$(dirname "$SRC")/shared/data}"
 WORK="$(mktemp -d /tmp/hand_mesh_ros_newcomer_XXXXXX)"
@@ -113,5 +114,6 @@ fi
 echo
 echo "[newcomer] step times (logs in $LOG):"
 for i in "${!NAMES[@]}"; do printf '  %-16s %6s s  %s\n' "${NAMES[$i]}" "${TIMES[$i]}" "${RESULTS[$i]}"; done
-if [ $failed -eq 0 ]; then rm -rf "$CLONE"; echo "[newcomer] all steps passed"; else echo "[newcomer] FAILED"; fi
+rm -rf "$CLONE"  # a few GB; the logs stay in $LOG
+if [ $failed -eq 0 ]; then echo "[newcomer] all steps passed"; else echo "[newcomer] FAILED (logs in $LOG)"; fi
 exit $failed

@@ -183,4 +183,5 @@ for module in hand_mesh_ros.perception.convert hand_mesh_ros.handmodel.prepare; 
     "$VENV/bin/python" -m "$module"
   fi
 done
-step "done. Use it with:  source tools/env.sh"
+if [ "$DISTRO" = kilted ]; then step "done. Use it with:  source tools/env.sh"
+else step "done. Use it with:  HAND_MESH_ROS_DISTRO=$DISTRO source tools/env.sh"; fi

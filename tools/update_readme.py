@@ -38,18 +38,12 @@ DATA = Path(os.environ.get("HAND_MESH_ROS_DATA") or REPO.parent / "shared" / "da
 
 
 def render_demo(fig: dict[str, Any]) -> str:
-    from hand_mesh_ros.tools.demo import DemoSummary
+    """A demo run's printed summary (the generated sequence or a video), as the demo prints it."""
+    from hand_mesh_ros.tools.demo import DemoSummary, summary_text
 
-    lines = DemoSummary(**fig["summary"]).lines()
-    return "\n".join(["```", "hand_mesh_ros demo summary", *lines, "```"])
-
-
-def render_video(fig: dict[str, Any]) -> str:
-    from hand_mesh_ros.tools.demo import DemoSummary
-
-    lines = DemoSummary(**fig["summary"]).lines()
-    return "\n".join(["```", f"hand_mesh_ros demo summary ({fig['video']})", *lines,
-                      f"bag                   {fig['bag_bytes'] / 1e6:.1f} MB", "```"])
+    images = "JPEG images" if fig["bag_images"] == "jpeg" else "raw images"
+    lines = summary_text(DemoSummary(**fig["summary"]), fig["source"], fig["bag_bytes"], images)
+    return "\n".join(["```", *lines, "```"])
 
 
 def render_accuracy(fig: dict[str, Any]) -> str:
@@ -58,7 +52,7 @@ def render_accuracy(fig: dict[str, Any]) -> str:
     return format_comparison([(run["name"], EvalSummary(**run["summary"])) for run in fig["runs"]])
 
 
-BLOCKS: dict[str, Callable[[dict[str, Any]], str]] = {"demo": render_demo, "video": render_video,
+BLOCKS: dict[str, Callable[[dict[str, Any]], str]] = {"demo": render_demo, "video": render_demo,
                                                       "accuracy": render_accuracy}
 MARK = re.compile(r"(<!-- figures:(\w+) -->\n)(.*?)(\n<!-- /figures:\2 -->)", re.S)
 
@@ -80,20 +74,25 @@ def _run(cmd: list[str], what: str) -> None:
     print(f"[update_readme] {what} done in {time.monotonic() - start:.0f} s", flush=True)
 
 
+def _demo_figures(out: Path) -> dict[str, Any]:
+    from hand_mesh_ros.tools.demo import DemoSummary
+
+    summary = json.loads((out / "summary.json").read_text())
+    fields = set(DemoSummary.__dataclass_fields__)
+    return {"summary": {k: v for k, v in summary.items() if k in fields},
+            **{k: summary[k] for k in ("source", "bag_bytes", "bag_images")}}
+
+
 def measure_demo(work: Path) -> dict[str, Any]:
     import cv2
 
     out = work / "demo"
     _run([sys.executable, "-m", "hand_mesh_ros.tools.demo", "--out", str(out)], "demo")
-    summary = json.loads((out / "summary.json").read_text())
-    from hand_mesh_ros.tools.demo import DemoSummary
-
-    fields = set(DemoSummary.__dataclass_fields__)
     strip = cv2.imread(str(out / "overlay_strip.png"))
     if strip is None:
         raise RuntimeError(f"the demo wrote no readable {out / 'overlay_strip.png'}")
     cv2.imwrite(str(OVERLAY), strip, [cv2.IMWRITE_JPEG_QUALITY, 85])
-    return {"summary": {k: v for k, v in summary.items() if k in fields}}
+    return _demo_figures(out)
 
 
 def measure_video(work: Path) -> dict[str, Any] | None:
@@ -103,12 +102,7 @@ def measure_video(work: Path) -> dict[str, Any] | None:
         return None
     out = work / "video"
     _run([sys.executable, "-m", "hand_mesh_ros.tools.demo", "--video", str(video), "--out", str(out)], "video demo")
-    summary = json.loads((out / "summary.json").read_text())
-    from hand_mesh_ros.tools.demo import DemoSummary
-
-    fields = set(DemoSummary.__dataclass_fields__)
-    return {"video": video.name, "bag_bytes": summary["bag_bytes"],
-            "summary": {k: v for k, v in summary.items() if k in fields}}
+    return _demo_figures(out)
 
 
 def measure_accuracy(work: Path) -> dict[str, Any] | None:

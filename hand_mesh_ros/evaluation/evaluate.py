@@ -282,7 +282,8 @@ def true_hand_length(samples: Sequence[HandgraphSample]) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(prog="python -m hand_mesh_ros.evaluation.evaluate", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, required=True, help="folder with annotations.json and images/")
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--oracle-noise", type=float, metavar="MM",

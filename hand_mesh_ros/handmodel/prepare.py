@@ -102,6 +102,7 @@ def prepare(force: bool = False, tarball: Path | None = None) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point."""
     parser = argparse.ArgumentParser(
+        prog="python -m hand_mesh_ros.handmodel.prepare",
         description="Fetch and convert the open hand model (MIT, WebXR generic hand)."
     )
     parser.add_argument("--force", action="store_true", help="rebuild even if the converted models exist")

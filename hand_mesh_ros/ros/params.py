@@ -24,7 +24,8 @@ from ..settings import Setting, settings_of
 T = TypeVar("T")
 
 
-WHEN = {"live": "", "configure": " Applied at configure (deactivate and clean up the node to change it).",
+WHEN = {"live": " Applied live (on the next frame).",
+        "configure": " Applied at configure (deactivate and clean up the node to change it).",
         "startup": " Fixed at start-up."}
 
 
@@ -64,6 +65,10 @@ def declare(node: Any, config_type: type, removed: Mapping[str, str] | None = No
             raise ValueError(f"invalid parameter: {problem}")
 
     def on_set(params: list[Any]) -> SetParametersResult:
+        for p in params:
+            if p.name in (removed or {}):
+                return SetParametersResult(successful=False,
+                                           reason=f"'{p.name}' is no longer supported: {(removed or {})[p.name]}")
         ours = [(by_name[p.name], p.value) for p in params if p.name in by_name]
         for spec, value in ours:
             problem = spec.check(value)

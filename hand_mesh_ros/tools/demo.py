@@ -106,6 +106,15 @@ class DemoSummary:
         return out
 
 
+def summary_text(summary: DemoSummary, source: str, bag_bytes: int, images: str) -> list[str]:
+    """The summary a demo run prints (and the README shows, rendered from its summary.json)."""
+    note = [] if summary.truth_hands else [
+        "no ground truth: the 3D figures describe the predictions only; depths scale with the focal length "
+        "(--focal) and hand_length_m"]
+    return [f"hand_mesh_ros demo summary ({source})", *summary.lines(), *note,
+            f"bag                   {bag_bytes / 1e6:.1f} MB ({images})"]
+
+
 def truth_msg(header: Header, truth: Sequence[Any]) -> Any:
     """Ground truth as a HandArray (joints, pixels, vertices), for the bag and for bag evaluation."""
     hands = []
@@ -329,14 +338,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     cv2.imwrite(str(out / "overlay_strip.png"), cv2.cvtColor(strip, cv2.COLOR_RGB2BGR))
     bag_bytes = folder_bytes(out / "demo_bag")
     images = "raw images" if args.raw_images else "JPEG images"
-    (out / "summary.json").write_text(json.dumps({**asdict(summary), "bag_bytes": bag_bytes,
+    source = Path(args.video).name if args.video else "live camera" if args.camera_topics else "generated sequence"
+    (out / "summary.json").write_text(json.dumps({**asdict(summary), "bag_bytes": bag_bytes, "source": source,
                                                   "bag_images": "raw" if args.raw_images else "jpeg"}, indent=2))
-    note = []
-    if not summary.truth_hands:
-        note = [f"no ground truth: 3D figures describe the predictions only; depths scale with the focal "
-                f"length (f = {camera.fx:.0f} px, --focal) and hand_length_m"]
-    print("\n".join(["", "hand_mesh_ros demo summary", *summary.lines(), *note,
-                     f"bag                   {bag_bytes / 1e6:.1f} MB ({images}) in {out / 'demo_bag'}/",
+    print("\n".join(["", *summary_text(summary, source, bag_bytes, images),
                      f"outputs in {out}/: demo_bag/ (MCAP), overlay_strip.png, summary.json"]))
     return 0 if summary.frames_with_hands > 0 else 1
 

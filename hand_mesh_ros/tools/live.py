@@ -20,6 +20,7 @@ def run_live(image_topic: str, info_topic: str, seconds: float, out: Path) -> in
     bag_path = out / f"live_bag_{int(time.time())}"
     with BagRecorder(bag_path) as bag, PipelineSession(recorder=bag, remaps=remaps, log_dir=out / "logs",
                                                         listen=()) as session:
+        session.start_recording()  # a live camera has no warm-up frames of ours
         session.spin(seconds)
         got = session.listener.received
     ages = np.array([(got.hands_wall_ns[s] - (s[0] * 10**9 + s[1])) / 1e6 for s in got.hands_wall_ns])

@@ -2,7 +2,11 @@
 
 Used by the demo, the tests and the benchmark; also a command for trying the nodes on a video file:
 
-    python -m hand_mesh_ros.tools.player VIDEO_OR_FOLDER [--fps 25] [--focal PX] [--frame camera_optical_frame]
+    python -m hand_mesh_ros.tools.player VIDEO_OR_FOLDER [--fps 25] [--focal PX] [--frame camera_optical_frame] \
+        [--ros-args -r image:=/camera/image_raw -r camera_info:=/camera/camera_info -r __ns:=/robot1]
+
+It publishes ``image`` and ``camera_info``; ROS arguments after ``--ros-args`` remap them (the launch file's
+defaults are ``/camera/image_raw`` and ``/camera/camera_info``).
 
 (the pinhole camera assumed for a video has f = image height and the principal point at the centre
 unless --focal is given.)
@@ -11,6 +15,8 @@ unless --focal is given.)
 from __future__ import annotations
 
 import argparse
+import contextlib
+import sys
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -18,6 +24,8 @@ from typing import Any
 import numpy as np
 import rclpy
 from builtin_interfaces.msg import Time
+from rclpy.executors import ExternalShutdownException
+from rclpy.utilities import remove_ros_args
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 
@@ -73,9 +81,9 @@ def main() -> int:
     parser.add_argument("--focal", type=float, default=None, help="focal length in px (default: height)")
     parser.add_argument("--frame", default="camera_optical_frame", help="frame_id of the images")
     parser.add_argument("--loop", action="store_true", help="start again at the end")
-    args = parser.parse_args()
+    args = parser.parse_args(remove_ros_args(sys.argv)[1:])
     require_local_dds()
-    rclpy.init()
+    rclpy.init(args=sys.argv)
     node = rclpy.create_node("hand_mesh_player")
     fps = args.fps or video_fps(args.source)
     try:
@@ -84,10 +92,11 @@ def main() -> int:
             node.get_logger().info(f"published {n} frames at {fps:.1f} fps")
             if not args.loop:
                 break
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, ExternalShutdownException):  # Ctrl-C
         pass
     finally:
-        node.destroy_node()
+        with contextlib.suppress(Exception):  # a context already shut down by the interrupt
+            node.destroy_node()
         rclpy.try_shutdown()
     return 0
 

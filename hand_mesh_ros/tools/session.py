@@ -62,6 +62,7 @@ class PipelineSession:
         self.frame_id = frame_id
         self.recorder = recorder
         self.compress_images = compress_images
+        self._recording = False  # outputs are recorded from the first fed frame on, not during the warm-up
         params = dict(params or {})
         nodes: tuple[str, ...] = ("detector_node", "reconstruction_node")
         if single_node:  # palm detection inside the reconstruction node
@@ -107,14 +108,16 @@ class PipelineSession:
             name = type_name(msg_type())
             bag_topic = topic if topic.startswith("/") else f"/{topic}"
 
-            def write(data: bytes, bag_topic: str = bag_topic, name: str = name) -> None:
+            def write(data: bytes, bag_topic: str = bag_topic, name: str = name,
+                      latched: bool = qos is LATCHED) -> None:
                 assert self.recorder is not None
-                self.recorder.write_serialized(bag_topic, name, data, self.node.get_clock().now().nanoseconds)
+                if self._recording or latched:  # the mesh topology comes once, during the warm-up
+                    self.recorder.write_serialized(bag_topic, name, data, self.node.get_clock().now().nanoseconds)
 
             self.node.create_subscription(msg_type, topic, write, qos, raw=True)
 
     def _record_output(self, topic: str, msg: Any) -> None:
-        if self.recorder is None:
+        if self.recorder is None or not self._recording:
             return
         if hasattr(msg, "header"):
             stamp = msg.header.stamp
@@ -132,6 +135,10 @@ class PipelineSession:
         while time.monotonic() < end and self._procs.alive():
             self.executor.spin_once(timeout_sec=min(0.02, max(0.0, end - time.monotonic())))
 
+    def start_recording(self) -> None:
+        """Record the nodes' outputs from now on (wait_ready does it after the warm-up)."""
+        self._recording = True
+
     def wait_ready(self, rgb: np.ndarray, camera: CameraModel, timeout_s: float = 120.0) -> float:
         """Publish ``rgb`` until the nodes answer (models loaded); returns the seconds it took."""
         start = time.monotonic()
@@ -144,7 +151,9 @@ class PipelineSession:
             while stamp not in self.listener.received.hands and time.monotonic() < end:
                 self.executor.spin_once(timeout_sec=0.05)
             if stamp in self.listener.received.hands:
+                self.spin(0.3)  # the warm-up frames' last outputs: not recorded
                 self.listener.received.hands.clear()
+                self.start_recording()
                 return time.monotonic() - start
         raise RuntimeError("the nodes did not answer (see their logs below)\n" + self._procs.logs())
 
