@@ -19,7 +19,6 @@ import json
 import time
 import timeit
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
@@ -29,6 +28,7 @@ from hand_mesh_ros.handmodel.camera_fit import CameraSpaceFitter, KeypointObserv
 from hand_mesh_ros.handmodel.factory import load_hand_model_data
 from hand_mesh_ros.handmodel.hand_length import DEFAULT_HAND_LENGTH_M, at_hand_length
 from hand_mesh_ros.handmodel.limits import random_plausible_pose
+from hand_mesh_ros.paths import data_dir
 from hand_mesh_ros.render import render_mesh
 
 
@@ -56,7 +56,7 @@ def timed(fn: Callable[[], object], repeats: int, sync: Callable[[], object] | N
 
 def real_data(mano_dir: str | None) -> None:
     """Fit real keypoints: MediaPipe world landmarks of the reference video, annotated real hands."""
-    data = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    data = data_dir()
     video = data / "mediapipe_reference" / "asl_hand_3d.full.json"
     annotated = data / "handgraph_dev" / "annotations.json"
     if not video.is_file() or not annotated.is_file():
@@ -89,7 +89,7 @@ def video_observations(limit: int) -> tuple[list[KeypointObservation], str]:
     from hand_mesh_ros.perception.pipeline import HandPerception
     from hand_mesh_ros.tools.frame_source import read_frames
 
-    path = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mediapipe_reference" / "asl_hand.25fps.mp4"
+    path = data_dir("mediapipe_reference/asl_hand.25fps.mp4")
     if not path.is_file():
         raise FileNotFoundError(path)
     perception = HandPerception(max_hands=1)

@@ -18,8 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hand_mesh_ros.geometry.camera import CameraModel
 from hand_mesh_ros.geometry.dgp import locate_hand
+from hand_mesh_ros.paths import data_dir
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = data_dir()
 
 
 def per_call_ms(fn: Callable[[], object], repeat: int = 300) -> float:

@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hand_mesh_ros.geometry.camera import CameraModel
 from hand_mesh_ros.geometry.dgp import locate_hand
+from hand_mesh_ros.paths import data_dir
 from hand_mesh_ros.tracking.filtering import HandState, HandTrackFilter, TrackFilterParams
 
 FPS = 25.0
@@ -79,7 +80,7 @@ def load(data: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    default_data = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    default_data = data_dir()
     ap.add_argument("--data", type=Path, default=default_data)
     args = ap.parse_args()
     if not (args.data / "mediapipe_reference" / "asl_hand.full.json").exists():

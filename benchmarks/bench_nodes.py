@@ -18,12 +18,13 @@ import cv2
 import numpy as np
 
 from hand_mesh_ros.geometry.camera import CameraModel
+from hand_mesh_ros.paths import data_dir
 from hand_mesh_ros.reconstruction import HandReconstructor, ReconstructionConfig
 from hand_mesh_ros.tools.frame_source import read_frames
 from hand_mesh_ros.tools.local_dds import require_local_dds
 from hand_mesh_ros.tools.session import PipelineSession
 
-VIDEO = Path(__file__).resolve().parents[2] / "shared" / "data" / "mediapipe_reference" / "asl_hand.25fps.mp4"
+VIDEO = data_dir("mediapipe_reference/asl_hand.25fps.mp4")
 
 
 def letterbox(rgb: np.ndarray, w: int = 640, h: int = 480) -> np.ndarray:

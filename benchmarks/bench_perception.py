@@ -22,8 +22,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from hand_mesh_ros.paths import data_dir
+
 REPO = Path(__file__).resolve().parents[1]
-VIDEO = REPO.parent / "shared" / "data" / "mediapipe_reference" / "asl_hand.25fps.mp4"
+VIDEO = data_dir("mediapipe_reference/asl_hand.25fps.mp4")
 TOOL = REPO / "tools" / "make_official_reference.py"
 WARMUP = 5
 

@@ -11,16 +11,15 @@ with f = image height, principal point at the centre (the video's intrinsics are
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 from bench_geometry_smoothing import lag_frames, mean_acceleration, zero_phase_reference
 
 from hand_mesh_ros.geometry.camera import CameraModel
+from hand_mesh_ros.paths import data_dir
 from hand_mesh_ros.reconstruction import HandReconstructor, ReconstructionConfig
 from hand_mesh_ros.tools.frame_source import read_frames
 
-VIDEO = Path(__file__).resolve().parents[2] / "shared" / "data" / "mediapipe_reference" / "asl_hand.25fps.mp4"
+VIDEO = data_dir("mediapipe_reference/asl_hand.25fps.mp4")
 
 
 def wrist_track(frames: list[np.ndarray], smoothing: bool) -> np.ndarray:

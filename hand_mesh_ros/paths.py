@@ -32,3 +32,14 @@ def cache_dir(sub: str = "") -> Path:
             f"{CACHE_ENV} to a writable folder"
         ) from exc
     return path
+
+
+DATA_ENV = "HAND_MESH_ROS_DATA"
+
+
+def data_dir(sub: str = "") -> Path:
+    """The real data folder (tests, benchmarks, evaluation; never needed by the product), or a sub-folder of it:
+    ``$HAND_MESH_ROS_DATA``, else ``../shared/data`` beside the checkout. It may not exist; nothing is created."""
+    root = os.environ.get(DATA_ENV)
+    base = Path(root) if root else Path(__file__).resolve().parents[2] / "shared" / "data"
+    return base / sub if sub else base

@@ -12,9 +12,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from hand_mesh_ros.paths import data_dir
+
 REPO = Path(__file__).resolve().parents[1]
-# The real data: $HAND_MESH_ROS_DATA, else ../shared/data beside the checkout.
-SHARED_DATA = Path(os.environ.get("HAND_MESH_ROS_DATA") or REPO.parent / "shared" / "data")
+SHARED_DATA = data_dir()  # $HAND_MESH_ROS_DATA, else ../shared/data beside the checkout
 ASL_VIDEO = "mediapipe_reference/asl_hand.25fps.mp4"
 
 

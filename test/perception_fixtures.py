@@ -6,7 +6,6 @@ The converter is called once per session (idempotent: it skips models already in
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,8 +13,10 @@ import cv2
 import numpy as np
 import pytest
 
+from hand_mesh_ros.paths import data_dir
+
 REPO = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("HAND_MESH_ROS_DATA") or REPO.parent / "shared" / "data")  # as conftest.SHARED_DATA
+DATA = data_dir()
 REFERENCE_JSON = REPO / "test" / "fixtures" / "mediapipe_gesture_reference.json"
 
 

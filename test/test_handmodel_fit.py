@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from hand_mesh_ros.handmodel import HandBatch, HandFitter, HandModel, load_hand_model
 from hand_mesh_ros.handmodel.limits import random_plausible_pose
+from hand_mesh_ros.paths import data_dir
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +143,7 @@ def test_left_hand_fit(model: HandModel) -> None:
     assert mean_error(fit.keypoints, gt.keypoints) < 0.002
 
 
-DATA = Path(os.environ.get("HAND_MESH_ROS_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
+DATA = data_dir()
 
 
 def test_fits_real_mediapipe_world_landmarks(model: HandModel) -> None:

@@ -22,8 +22,10 @@ import time
 import venv
 from pathlib import Path
 
+from hand_mesh_ros.paths import data_dir
+
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data"
+DATA = data_dir()
 DEFAULT_VENV = Path("/tmp/mp-ref-venv")
 DEFAULT_OUT = REPO / "test" / "fixtures" / "mediapipe_gesture_reference.json"
 PINS = ["mediapipe==0.10.21", "numpy<2"]

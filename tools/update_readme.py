@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import subprocess
 import sys
@@ -30,11 +29,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from hand_mesh_ros.paths import data_dir
+
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
 FIGURES = REPO / "docs" / "figures.json"
 OVERLAY = REPO / "docs" / "images" / "demo_overlay.jpg"
-DATA = Path(os.environ.get("HAND_MESH_ROS_DATA") or REPO.parent / "shared" / "data")
+DATA = data_dir()
 
 
 def render_demo(fig: dict[str, Any]) -> str:

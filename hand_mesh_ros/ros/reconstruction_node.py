@@ -261,11 +261,11 @@ class ReconstructionNode(ManagedNode):
     def _report(self, result: FrameResult) -> None:
         health = self._health
         assert health is not None
+        # Camera changes and stamps stepping back are reported (and tracking reset) where the node sees them
+        # first; this is a restart only the core saw (a stamp below a run of repeated, arrival-timed stamps).
         if result.restarted:
             health.event("stream_restarted", "image stamps stepped back (a looping bag or restarted player): "
                          "tracks, filters and held hands start over")
-        if result.camera_changed:
-            health.event("camera_changed", "the image geometry changed: tracks, filters and held hands start over")
         for reason, n in result.unplaced.items():
             health.event(f"hand_not_placed_{reason}", f"{n} hand(s) found but not placed in space: "
                          f"{UNPLACED_REASONS[reason]}; their last result is held", n, warn=True)
