@@ -360,3 +360,17 @@ def test_detector_restarts_its_schedule_on_loops_size_changes_and_live_settings(
         assert any("parameters applied" in m for m in h.log_lines())
     finally:
         h.close()
+
+
+def test_repeated_stamps_are_answered_logged_and_counted(  # type: ignore[no-untyped-def]
+        reconstruction, hand_frames, capfd) -> None:
+    """Stamps left at zero: every image answered with its hands, one `repeated_stamps` log line, the event
+    counted."""
+    h = reconstruction()
+    h.capture_log(capfd)
+    h.start()
+    asl, camera, n = hand_frames.frames, hand_frames.camera, hand_frames.hands
+    answers = [h.send(rgb, camera, 0) for rgb in asl[:4]]
+    assert all(a is not None and len(a.hands) == n for a in answers)
+    assert h.node._health.events["repeated_stamps"] == 1  # one run of equal stamps
+    assert sum("]: repeated_stamps: consecutive messages on image" in m for m in h.log_lines()) == 1
