@@ -29,6 +29,7 @@ from hand_mesh_ros.paths import data_dir
 from hand_mesh_ros.tracking.filtering import HandState, HandTrackFilter, TrackFilterParams
 
 FPS = 25.0
+FOCAL_PX = 1080.0  # assumed: f = image height
 
 
 def mean_acceleration(x: np.ndarray) -> float:
@@ -63,7 +64,7 @@ def run_states(joints: np.ndarray, trans: np.ndarray,
                params: TrackFilterParams | None = None) -> list[HandState]:
     """Filtered hand states, one per frame (stamps i / FPS seconds)."""
     filt = HandTrackFilter(params)
-    return [filt(i / FPS, HandState(joints[i], trans[i])) for i in range(len(joints))]
+    return [filt(i / FPS, HandState(joints[i], trans[i]), FOCAL_PX) for i in range(len(joints))]
 
 
 def run_filter(joints: np.ndarray, trans: np.ndarray, params: TrackFilterParams | None = None) -> np.ndarray:
@@ -87,7 +88,7 @@ def main() -> int:
         print(f"reference data not found under {args.data}", file=sys.stderr)
         return 1
     kp, world = load(args.data)
-    cam = CameraModel.pinhole(620, 1080, 1080.0, cx=310.0, cy=540.0)
+    cam = CameraModel.pinhole(620, 1080, FOCAL_PX, cx=310.0, cy=540.0)
     t0 = time.perf_counter()
     res = [locate_hand(cam, kp[i], world[i]) for i in range(len(kp))]
     dt_ms = (time.perf_counter() - t0) * 1000 / len(kp)

@@ -1,4 +1,5 @@
-"""One Euro filter and the per-track filter: jitter reduction, reset, stamp handling."""
+"""Temporal filters: the predictive per-track filter (IMM), the One Euro baseline; lag, jitter, stops, gaps,
+stamps."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import numpy as np
 import pytest
 
 from hand_mesh_ros.tracking.filtering import HandState, HandTrackFilter
+from hand_mesh_ros.tracking.imm import ConstantVelocityIMM
 from hand_mesh_ros.tracking.one_euro import OneEuroFilter, OneEuroParams
 
 
@@ -58,25 +60,107 @@ def test_non_increasing_stamps() -> None:
         f(float("nan"), np.zeros(2))
 
 
-def test_hand_track_filter_smooths_depth_and_resets() -> None:
+def _wrist_run(filt: HandTrackFilter, wrist: np.ndarray, rng: np.random.Generator, noise_m: float = 0.001,
+               stamps: np.ndarray | None = None) -> np.ndarray:
+    """Filter a wrist track (T, 3) m (with a fixed hand around it and noise), return the filtered wrists."""
+    joints = np.random.default_rng(9).normal(0, 0.03, (21, 3))
+    joints[0] = 0.0
+    out = []
+    for i, w in enumerate(wrist):
+        t = float(stamps[i]) if stamps is not None else i / 30.0
+        noisy = w + rng.normal(0, [noise_m, noise_m, 3 * noise_m])
+        out.append(filt(t, HandState(joints, noisy), 600.0).translation)
+    return np.array(out)
+
+
+def test_imm_follows_constant_speed_without_lag_and_smooths_a_still_signal() -> None:
+    rng = np.random.default_rng(0)
+    t = np.arange(150) / 30.0
+    ramp = 0.5 * t  # 0.5 m/s
+    noisy = ramp + rng.normal(0, 0.002, t.shape)
+    f = ConstantVelocityIMM((0.03, 0.5, 10.0))
+    out = np.array([f(ti, np.array([zi]), 0.002)[0] for ti, zi in zip(t, noisy, strict=True)])
+    lag_m = float(np.mean(ramp[30:] - out[30:]))  # a low-pass filter trails by speed * delay
+    assert abs(lag_m) < 0.1 * 0.5 / 30.0  # under a tenth of a frame
+    assert _jitter(out[30:]) < _jitter(noisy[30:]) / 2.5
+    still = 0.3 + rng.normal(0, 0.002, t.shape)
+    f.reset()
+    held = np.array([f(ti, np.array([zi]), 0.002)[0] for ti, zi in zip(t, still, strict=True)])
+    assert np.std(held[30:]) < np.std(still[30:]) / 2
+    assert f.model_probabilities()[0, 0] > 0.5  # the quiet model explains a still signal
+
+
+def test_hand_filter_stops_dead_without_overshoot_and_predicts_through_a_gap() -> None:
     rng = np.random.default_rng(1)
-    joints = rng.normal(0, 0.03, (21, 3))
+    n = 60
+    x = np.minimum(np.arange(n), 30) / 30.0 * 1.0 - 0.5  # 1 m/s sideways, dead stop at frame 30
+    wrist = np.column_stack([x * 0.5, np.zeros(n), np.full(n, 0.5)])
+    wrist[:, 0] = np.minimum(np.arange(n), 30) / 30.0 - 0.5
+    out = _wrist_run(HandTrackFilter(), wrist, rng, noise_m=0.0005)
+    stop = wrist[30, 0]
+    rest = np.median(out[-10:, 0])
+    assert abs(rest - stop) < 0.003
+    assert out[30:, 0].max() - rest < 0.010  # target: at most 10 mm past the rest position
+    moving = out[10:28, 0] - wrist[10:28, 0]
+    assert abs(moving.mean()) < 0.2 * (1.0 / 30.0)  # no lag on steady motion (< 0.2 frame)
+    # predicting through a gap: the held hand moves on, by less than speed * damping time
     filt = HandTrackFilter()
-    zs = []
-    raw = []
-    for i in range(100):
-        t = np.array([0.0, 0.0, 0.6]) + rng.normal(0, [0.001, 0.001, 0.01])
-        raw.append(t[2])
-        out = filt(i / 30.0, HandState(joints + rng.normal(0, 0.001, joints.shape), t, None))
-        zs.append(out.translation[2])
-        assert out.joints_rel.shape == (21, 3) and out.keypoints_px is None
-    assert np.std(np.diff(zs)) < np.std(np.diff(raw)) / 3
+    _wrist_run(filt, wrist[:20], rng, noise_m=0.0005)
+    last = filt.predict(19 / 30.0)
+    ahead = filt.predict(19 / 30.0 + 0.3)
+    assert last is not None and ahead is not None
+    moved = ahead.translation[0] - last.translation[0]
+    assert 0.5 * 0.1 < moved <= 1.0 * filt.params.prediction_damping_s + 0.005
+    assert np.allclose(ahead.joints_rel, last.joints_rel, atol=0.01)
+
+
+def test_hand_filter_shapes_confidences_and_reset() -> None:
+    joints = np.zeros((21, 3))
+    filt = HandTrackFilter()
+    assert filt.predict(0.0) is None
+    first = filt(0.0, HandState(joints, np.array([0.1, 0.0, 0.5])), 600.0)
+    assert np.allclose(first.translation, [0.1, 0.0, 0.5])
+    # a joint with zero confidence is trusted less than one with full confidence
+    conf = np.ones(21)
+    conf[8] = 0.0
+    moved = joints.copy()
+    moved[[4, 8]] = 0.02
+    out = filt(1 / 30.0, HandState(moved, np.array([0.1, 0.0, 0.5])), 600.0, conf)
+    assert 0 < out.joints_rel[8, 0] < out.joints_rel[4, 0]
     filt.reset()
-    new = filt(10.0, HandState(joints, np.array([0.1, 0.1, 1.0]), np.zeros((21, 2))))
-    assert np.allclose(new.translation, [0.1, 0.1, 1.0])
-    assert np.allclose(new.joints_cam, joints + np.array([0.1, 0.1, 1.0]))
+    fresh = filt(5.0, HandState(joints, np.array([0.2, 0.0, 1.0])), 600.0)
+    assert np.allclose(fresh.translation, [0.2, 0.0, 1.0])
     with pytest.raises(ValueError, match="translation"):
-        filt(10.1, HandState(joints, np.zeros(2)))
+        filt(5.1, HandState(joints, np.zeros(2)), 600.0)
+    with pytest.raises(ValueError, match="in front of the camera"):
+        filt(5.1, HandState(joints, np.array([0.0, 0.0, -0.5])), 600.0)
+    with pytest.raises(ValueError, match="joint_confidences"):
+        filt(5.1, HandState(joints, np.array([0.0, 0.0, 0.5])), 600.0, np.ones(3))
+    with pytest.raises(ValueError, match="focal_px"):
+        filt(5.1, HandState(joints, np.array([0.0, 0.0, 0.5])), 0.0)
+
+
+def test_imm_stamps_gaps_and_missing_values() -> None:
+    f = ConstantVelocityIMM((0.3, 10.0), max_gap_s=0.5)
+    first = f(1.0, np.array([0.0, 0.0]), 0.01)
+    assert np.array_equal(f(1.0, np.array([5.0, 5.0]), 0.01), first)  # repeated stamp: no update
+    assert np.array_equal(f(0.9, np.array([5.0, 5.0]), 0.01), first)  # small step back: ignored
+    out = f(1.033, np.array([np.nan, 0.05]), 0.01)  # the missing coordinate is predicted, not updated
+    assert out[0] == pytest.approx(0.0, abs=1e-9) and 0 < out[1] < 0.05
+    assert np.array_equal(f(2.0, np.array([3.0, 3.0]), 0.01), [3.0, 3.0])  # gap > max_gap_s: restart
+    with pytest.raises(ValueError, match="size changed"):
+        f(2.1, np.zeros(3), 0.01)
+    with pytest.raises(ValueError, match="finite"):
+        f(float("nan"), np.zeros(2), 0.01)
+    with pytest.raises(ValueError, match="positive"):
+        f(2.2, np.zeros(2), 0.0)
+    f.reset()
+    with pytest.raises(ValueError, match="first sample"):
+        f(3.0, np.array([np.nan, 0.0]), 0.01)
+    with pytest.raises(RuntimeError, match="no sample"):
+        f.estimate()
+    with pytest.raises(ValueError, match="accel_std"):
+        ConstantVelocityIMM(())
 
 
 def test_track_holds_then_restarts_its_filter() -> None:
@@ -88,11 +172,14 @@ def test_track_holds_then_restarts_its_filter() -> None:
     track = Track.start(1, None, 0.9, ReconstructionConfig(hold_time_s=0.2))
     hand = object()  # the hold passes the published value through untouched
     for i in range(10):
-        track.filter(i / 30.0, HandState(joints, np.array([0.0, 0.0, 0.5])))
+        track.filter(i / 30.0, HandState(joints, np.array([0.0, 0.0, 0.5])), 600.0)
         out = track.publish(i / 30.0, hand, 0.9)  # type: ignore[arg-type]
     assert out.state is TrackState.TRACKING and out.value is hand and track.last_hand is hand
+    track.lose()  # the hand is gone: the filter keeps its motion for the hold's predictions
+    assert track.filter.predict(10 / 30.0) is not None
     held = track.publish(10 / 30.0, None, 0.1)  # not confident: the last hand is held
     assert held.state is TrackState.HOLDING and held.value is hand
     assert track.publish(0.7, None, 0.0).state is TrackState.IDLE  # held too long
-    fresh = track.filter(0.75, HandState(joints, np.array([0.2, 0.0, 1.0])))
+    assert track.filter.predict(0.7) is None  # the filter restarted with the hold
+    fresh = track.filter(0.75, HandState(joints, np.array([0.2, 0.0, 1.0])), 600.0)
     assert np.allclose(fresh.translation, [0.2, 0.0, 1.0])  # filter restarted, no slide from 0.5 m

@@ -56,6 +56,14 @@ REMOVED_SETTINGS = {
     "fit_device": "the camera-space fit runs on the CPU (numpy); remove the setting",
     "shape_calibration_frames": "the hand model keeps its mean shape at hand_length_m; remove the setting",
     "detect_every": "renamed detect_every_n (the same name as the detector node's)",
+    "filter_min_cutoff_hz": "the One Euro filters were replaced by a predictive filter without lag; set "
+                            "filter_position_noise_px, filter_depth_noise_ratio, filter_joint_noise_m (larger = "
+                            "smoother)",
+    "joint_filter_beta": "the One Euro filters were replaced by a predictive filter; set filter_joint_noise_m",
+    "translation_filter_beta_xy": "the One Euro filters were replaced by a predictive filter; set "
+                                  "filter_position_noise_px",
+    "translation_filter_beta_z": "the One Euro filters were replaced by a predictive filter; set "
+                                 "filter_depth_noise_ratio",
 }
 
 
@@ -76,17 +84,18 @@ class ReconstructionConfig(DetectionSettings):
         "scales with it: 5 % too large places hands 5 % too far.", MIN_HAND_LENGTH_M, MAX_HAND_LENGTH_M)
     confidence_threshold: float = setting(0.5, "Below this confidence a frame is treated as a false "
                                           "positive and the track holds its last confident result.", 0.0, 1.0)
-    hold_time_s: float = setting(0.3, "How long a track may hold its last confident result, seconds.",
+    hold_time_s: float = setting(0.3, "How long a track may hold its last confident result, seconds (with "
+                                 "smoothing, the held hand moves on as predicted from its motion).",
                                  0.0, 5.0)
-    smoothing: bool = setting(True, "Temporal filtering of joints and translation (One Euro).")
-    filter_min_cutoff_hz: float = setting(1.0, "One Euro minimum cutoff (Hz) of all filters: lower is smoother "
-                                          "when the hand is still.", 0.01, 30.0)
-    joint_filter_beta: float = setting(2.0, "One Euro speed coefficient of the wrist-relative joints (per m/s): "
-                                       "higher follows fast finger motion with less lag.", 0.0, 1000.0)
-    translation_filter_beta_xy: float = setting(1.0, "One Euro speed coefficient of the hand's x/y position: "
-                                                "higher means less lag, more jitter (ASL video: 3.6x lower "
-                                                "acceleration at 0.85 frames lag with 1.0).", 0.0, 1000.0)
-    translation_filter_beta_z: float = setting(5.0, "One Euro speed coefficient of the hand's depth.", 0.0, 1000.0)
+    smoothing: bool = setting(True, "Temporal filtering (predictive: no lag on steady motion, smooth when still, "
+                              "held hands predicted through short gaps). false publishes each frame's newest raw "
+                              "estimate, e.g. for a controller that filters itself.")
+    filter_position_noise_px: float = setting(1.0, "Filter: noise of the hand's image position, pixels. Larger "
+                                              "is smoother and slower to follow a change.", 0.05, 50.0)
+    filter_depth_noise_ratio: float = setting(0.02, "Filter: noise of the hand's depth as a fraction of the "
+                                              "depth (0.02 = 1 cm at 0.5 m).", 0.001, 0.5)
+    filter_joint_noise_m: float = setting(0.003, "Filter: noise of each joint relative to the wrist, metres "
+                                          "(divided by the joint's confidence).", 0.0001, 0.1)
     fit_iterations: int = setting(2, "Gauss-Newton iterations of the camera-space hand fit per tracked frame "
                                   "(a new hand gets 8).", 1, 10)
 

@@ -6,9 +6,11 @@ stands alone) and :meth:`HandReconstructor.process_frame` for the frames of one 
 Per frame (``process_frame``): the hand tracker (``perception.tracker``: palms, regions, landmarks, track
 ids) -> camera-space fit of the hand model (at the configured hand length) to the 2D keypoints through the
 camera, with MediaPipe's depth cues as a prior (``handmodel.camera_fit``) -> confidence (2D keypoints vs the
-projected fit) -> when confident: temporal filter, then a refit of the model to the filtered joints (so mesh
-and joints agree) -> hold-on-doubt (an unconfident or lost hand repeats its last confident result for a
-while). Palms come from the caller (the detector node) or from the tracker's own palm detector.
+projected fit) -> when confident: temporal filter (``tracking.filtering``: predictive, no lag on steady
+motion), then a refit of the model to the filtered joints (so mesh, TF frames and joints agree) -> hold-on-doubt
+(an unconfident or lost hand is held for a while: with smoothing it moves on as the filter predicts from its
+motion, without it repeats its last confident result). Palms come from the caller (the detector node) or from
+the tracker's own palm detector.
 ``process_image`` runs the same steps on one image without the tracking, the filter and the hold.
 """
 
@@ -23,10 +25,10 @@ from typing import NamedTuple
 import numpy as np
 
 from ..geometry.camera import CameraModel
-from ..handmodel.camera_fit import CameraFit, CameraSpaceFitter, KeypointObservation
+from ..handmodel.camera_fit import CameraSpaceFitter, KeypointObservation
 from ..handmodel.cues import PALM
 from ..handmodel.factory import load_hand_model_data
-from ..handmodel.fit import HandFitter
+from ..handmodel.fit import FitResult, HandFitter
 from ..handmodel.hand_length import at_hand_length
 from ..handmodel.model import HandModel
 from ..perception.image_checks import check_rgb_image
@@ -215,9 +217,9 @@ class HandReconstructor:
         # Tracks not seen this frame may still hold their last result for a while.
         for track in self.tracks.values():
             if not track.seen:
-                out = track.publish(stamp_s, None, 0.0)
-                if out.value is not None:
-                    hands.append(_as_held(out.value))
+                held = self._shown(track, track.publish(stamp_s, None, 0.0), camera, stamp_s)
+                if held is not None:
+                    hands.append(held)
         self.tracks = {k: t for k, t in self.tracks.items() if t.seen or t.hold.state is TrackState.HOLDING}
         total_ms = (time.perf_counter() - t0) * 1e3
         times = StageTimes(detection=frame.detection_ms, landmarks=frame.landmarks_ms, geometry=geometry_s * 1e3,
@@ -236,12 +238,14 @@ class HandReconstructor:
         observation = _observation(camera, keypoints, obs)
         t1 = time.perf_counter()
         if observation is None:  # too few keypoints inside the lens model's invertible region to place the hand
-            return _Update(t1 - t0, 0.0, _shown(track.publish(stamp_s, None, 0.0)), "outside_lens_model")
+            held = self._shown(track, track.publish(stamp_s, None, 0.0), camera, stamp_s)
+            return _Update(t1 - t0, 0.0, held, "outside_lens_model")
         fit = self.fitters[track.side].fit(observation, init=track.fit)
         joints = fit.keypoints[0]
         t2 = time.perf_counter()
         if not np.isfinite(fit.cost[0]):  # degenerate keypoints: nothing to place; hold the last result
-            return _Update(t1 - t0, t2 - t1, _shown(track.publish(stamp_s, None, 0.0)), "degenerate_keypoints")
+            held = self._shown(track, track.publish(stamp_s, None, 0.0), camera, stamp_s)
+            return _Update(t1 - t0, t2 - t1, held, "degenerate_keypoints")
         conf = hand_confidence(keypoints, camera.project(joints),
                                detector_score=obs.palm.score if obs.palm else 1.0,
                                presence_score=float(np.clip(obs.presence, 0.0, 1.0)))
@@ -252,25 +256,44 @@ class HandReconstructor:
             translation = joints[0].copy()
             state = HandState(joints - translation, translation)
             if smooth:
-                state = track.filter(stamp_s, state)
+                state = track.filter(stamp_s, state, float(camera.k[0, 0]), conf.per_joint)
             t3 = time.perf_counter()
-            hand = self._hand(track, region, state.joints_cam, keypoints, fit, smooth, conf.score,
-                              conf.per_joint, camera)
+            hand = self._hand(track, region, state.joints_cam, keypoints, fit.fit_result(self.models[track.side]
+                              .num_shape), smooth, conf.score, conf.per_joint, camera)
             fit_s += time.perf_counter() - t3
             geometry_s = (t1 - t0) + (t3 - t2)
         else:
             geometry_s = (t1 - t0) + (time.perf_counter() - t2)
-        return _Update(geometry_s, fit_s, _shown(track.publish(stamp_s, hand, conf.score)))
+        return _Update(geometry_s, fit_s, self._shown(track, track.publish(stamp_s, hand, conf.score), camera,
+                                                      stamp_s))
 
-    def _hand(self, track: Track, region: HandRegion, joints: np.ndarray, keypoints_px: np.ndarray, fit: CameraFit,
-              filtered: bool, confidence: float, joint_conf: np.ndarray, camera: CameraModel) -> ReconstructedHand:
-        """Build the published hand; with ``filtered`` joints the model is first refitted to them (one 3D
-        step from this frame's fit) so that mesh, frames and joints agree."""
+    def _shown(self, track: Track, out: HoldOutput[ReconstructedHand], camera: CameraModel, stamp_s: float
+               ) -> ReconstructedHand | None:
+        """What a track publishes this frame: its confident hand, or while holding its last confident hand
+        moved to where the filter predicts it now (marked held, with that hand's confidences), or nothing."""
+        if out.value is None:
+            return None
+        if out.state is TrackState.TRACKING:
+            return out.value
+        last = out.value
+        predicted = track.filter.predict(stamp_s) if self.config.smoothing else None
+        if predicted is None or track.pose is None:
+            return _as_held(last)
+        hand = self._hand(track, last.region, predicted.joints_cam, last.keypoints_px, track.pose, True,
+                          last.confidence, last.joint_confidences, camera, held=True)
+        return replace(hand, handedness_score=last.handedness_score, palm_score=last.palm_score)
+
+    def _hand(self, track: Track, region: HandRegion, joints: np.ndarray, keypoints_px: np.ndarray,
+              init: FitResult, refit: bool, confidence: float, joint_conf: np.ndarray, camera: CameraModel,
+              held: bool = False) -> ReconstructedHand:
+        """Build the published hand from its camera-frame ``joints`` (21, 3) m; with ``refit`` the model is
+        first refitted to them (one 3D step from ``init``) so that mesh, frames and joints agree."""
         side = track.side
         model = self.models[side]
-        pose = fit.fit_result(model.num_shape)
-        if filtered:
+        pose = init
+        if refit:
             pose = self.refitters[side].fit(joints, init=pose, betas=pose.betas)
+        track.pose = pose
         out = model.outputs(self.refitters[side].to_batch(pose, with_vertices=True))[0]
         return ReconstructedHand(
             track_id=track.track_id,
@@ -278,7 +301,7 @@ class HandReconstructor:
             handedness_score=float(track.side_score),
             confidence=float(confidence),
             joint_confidences=np.asarray(joint_conf, dtype=np.float32),
-            held=False,
+            held=held,
             joints=np.asarray(joints, dtype=np.float64),
             joints_px=camera.project(np.asarray(joints, dtype=np.float64)),
             keypoints_px=keypoints_px,
@@ -309,13 +332,6 @@ def _observation(camera: CameraModel, keypoints_px: np.ndarray, obs: HandObserva
         weights = valid.astype(np.float64)[None]
     return KeypointObservation(uv[None], np.asarray(obs.landmarks_px, dtype=np.float64)[None],
                                np.asarray(obs.world_landmarks_m, dtype=np.float64)[None], weights)
-
-
-def _shown(out: HoldOutput[ReconstructedHand]) -> ReconstructedHand | None:
-    """What a track publishes this frame: its confident hand, its held last hand (marked held), or nothing."""
-    if out.value is None:
-        return None
-    return out.value if out.state is TrackState.TRACKING else _as_held(out.value)
 
 
 def _as_held(hand: ReconstructedHand) -> ReconstructedHand:

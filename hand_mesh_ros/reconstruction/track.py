@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..handmodel.camera_fit import CameraFit
+from ..handmodel.fit import FitResult
 from ..perception.types import Handedness
 from ..tracking.filtering import HandTrackFilter, TrackFilterParams
 from ..tracking.hold import HoldOutput, TrackHold, TrackState
-from ..tracking.one_euro import OneEuroParams
 from .config import ReconstructionConfig
 from .types import ReconstructedHand
 
@@ -19,13 +19,10 @@ SIDE_MEMORY = 0.8  # weight of the past in the running handedness probability
 
 
 def filter_params(cfg: ReconstructionConfig) -> TrackFilterParams:
-    """The track filters' settings from the configuration."""
-    def one_euro(beta: float) -> OneEuroParams:
-        return OneEuroParams(min_cutoff=cfg.filter_min_cutoff_hz, beta=beta, d_cutoff=1.0)
-
-    return TrackFilterParams(joints=one_euro(cfg.joint_filter_beta),
-                             translation_xy=one_euro(cfg.translation_filter_beta_xy),
-                             translation_z=one_euro(cfg.translation_filter_beta_z))
+    """The track filter's settings from the configuration."""
+    return TrackFilterParams(position_noise_px=cfg.filter_position_noise_px,
+                             depth_noise_ratio=cfg.filter_depth_noise_ratio,
+                             joint_noise_m=cfg.filter_joint_noise_m)
 
 
 @dataclass
@@ -41,6 +38,7 @@ class Track:
     seen: bool = True
     fit: CameraFit | None = None  # the last confident camera-space fit (warm start of the next frame)
     last_hand: ReconstructedHand | None = None  # the last confident result
+    pose: FitResult | None = None  # the hand model's pose last published (starts the refit of a prediction)
 
     @classmethod
     def start(cls, track_id: int, palm_score: float | None, p_right: float, cfg: ReconstructionConfig) -> Track:
@@ -66,6 +64,7 @@ class Track:
         self.p_right = SIDE_MEMORY * self.p_right + (1.0 - SIDE_MEMORY) * p_right
         if self.side != before:
             self.fit = None
+            self.pose = None
 
     def publish(self, stamp_s: float, hand: ReconstructedHand | None, confidence: float
                 ) -> HoldOutput[ReconstructedHand]:
@@ -79,7 +78,7 @@ class Track:
         return out
 
     def lose(self) -> None:
-        """The hand was not seen: stop expecting it, reset the filters (the hold keeps running)."""
+        """The hand was not seen: stop expecting it. The hold keeps running and the filter keeps its motion,
+        so that the held hand is predicted through the gap and a hand found again continues smoothly."""
         self.seen = False
         self.fit = None
-        self.filter.reset()

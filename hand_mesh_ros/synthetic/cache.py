@@ -20,9 +20,11 @@ from .types import HandTruth, SyntheticFrame, SyntheticSequence
 SIDES = ("right", "left")
 
 
-def cache_path(cache_dir: Path, num_frames: int, width: int, height: int, seed: int) -> Path:
+def cache_path(cache_dir: Path, num_frames: int, width: int, height: int, seed: int,
+               motion: str = "default") -> Path:
     """The .npz path for these parameters (and the current :data:`VERSION`)."""
-    return Path(cache_dir) / f"synthetic_v{VERSION}_n{num_frames}_{width}x{height}_s{seed}.npz"
+    name = "" if motion == "default" else f"_{motion}"
+    return Path(cache_dir) / f"synthetic_v{VERSION}{name}_n{num_frames}_{width}x{height}_s{seed}.npz"
 
 
 def save_sequence(seq: SyntheticSequence, path: Path) -> None:
@@ -43,6 +45,7 @@ def save_sequence(seq: SyntheticSequence, path: Path) -> None:
         "rgb": np.stack([f.rgb for f in seq]),
         "mask_bits": np.packbits(np.stack([f.hand_mask for f in seq]), axis=-1),
         "stamps": np.array([f.stamp_s for f in seq]),
+        "motion": np.array(seq.motion),
     }
     for s in SIDES:
         visible = np.array([f.hand(s) is not None for f in seq])
@@ -78,6 +81,7 @@ def load_sequence(path: Path) -> SyntheticSequence:
         per_side = {s: (z[f"{s}_visible"], z[f"{s}_joints"], z[f"{s}_vertices"], z[f"{s}_faces"],
                         float(z[f"{s}_hand_length"])) for s in SIDES}
         seed, fps = int(z["seed"]), float(z["fps"])
+        motion = str(z["motion"]) if "motion" in z else "default"
     frames = []
     for i in range(len(rgb)):
         hands = []
@@ -88,27 +92,30 @@ def load_sequence(path: Path) -> SyntheticSequence:
                 p = j @ camera.k.T
                 hands.append(HandTruth(s, j, p[:, :2] / p[:, 2:], verts[i], faces, length))
         frames.append(SyntheticFrame(i, float(stamps[i]), rgb[i], masks[i], tuple(hands)))
-    return SyntheticSequence(tuple(frames), camera, fps, seed, version)
+    return SyntheticSequence(tuple(frames), camera, fps, seed, version, motion)
 
 
 def load_or_make_sequence(
-    cache_dir: Path | str | None = None, num_frames: int = 60, width: int = 640, height: int = 480, seed: int = 0
+    cache_dir: Path | str | None = None, num_frames: int = 60, width: int = 640, height: int = 480, seed: int = 0,
+    motion: str = "default",
 ) -> SyntheticSequence:
-    """The cached sequence for these parameters, rendering and caching it first when absent or unreadable.
+    """The cached sequence for these parameters, rendering and caching it first when absent or unreadable
+    (``motion``: see :func:`~.sequence.make_sequence`).
 
     ``cache_dir`` None: ``hand_mesh_ros.paths.cache_dir("synthetic")``. Progress goes to stderr.
     """
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir("synthetic")
     folder.mkdir(parents=True, exist_ok=True)
-    path = cache_path(folder, num_frames, width, height, seed)
+    path = cache_path(folder, num_frames, width, height, seed, motion)
     if path.is_file():
         try:
             return load_sequence(path)
         except (OSError, ValueError, KeyError) as exc:
             print(f"synthetic: ignoring unreadable cache {path} ({exc})", file=sys.stderr)
-    print(f"synthetic: rendering {num_frames} frames {width}x{height} (seed {seed}) -> {path}", file=sys.stderr)
+    print(f"synthetic: rendering {num_frames} frames {width}x{height} (seed {seed}, motion {motion}) -> {path}",
+          file=sys.stderr)
     t0 = time.perf_counter()
-    seq = make_sequence(num_frames, width, height, seed, progress=True)
+    seq = make_sequence(num_frames, width, height, seed, progress=True, motion=motion)
     save_sequence(seq, path)
     print(f"synthetic: done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return seq

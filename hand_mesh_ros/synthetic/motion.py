@@ -1,8 +1,10 @@
 """Key poses and smooth hand trajectories of the synthetic sequence.
 
-A hand's motion is a list of key states (time, finger pose, where the hand is, how it is turned) eased from
-one to the next with a smoothstep, so positions, orientations and finger angles change continuously like a
-hand filmed at 30 fps. Finger poses are anatomical angles (15, 3) per MANO joint 1-15 (twist, flexion,
+The default sequence's motion is a list of key states (time, finger pose, where the hand is, how it is turned)
+eased from one to the next with a smoothstep, so positions, orientations and finger angles change continuously
+like a hand filmed at 30 fps. The named test motions of :data:`MOTIONS` (for temporal filtering: fast
+sideways motion, motion in depth, a dead stop, slow drift) are closed-form functions of time instead, so their
+speeds are exact. Finger poses are anatomical angles (15, 3) per MANO joint 1-15 (twist, flexion,
 abduction; radians; see ``handmodel.limits``). Orientation angles are applied in the camera optical frame
 to a base orientation with the fingers pointing up in the image and the palm facing the camera.
 """
@@ -158,3 +160,61 @@ def default_keys(side: str, rng: np.random.Generator) -> list[KeyState]:
             )
         )
     return keys
+
+
+# Test motions for temporal filtering: one right hand, a closed-form function of time (seconds). Speeds are
+# metric (m/s) in the camera frame.
+MOTIONS = {
+    "default": "the default scripted sequence: a right hand, joined by a left hand for the second half",
+    "lateral": "sideways sweeps at 0.5 m depth, up to 1.0 m/s, the hand opening and closing",
+    "depth": "in-depth sweeps between 0.35 and 0.8 m, up to 0.55 m/s, the hand turning",
+    "stop": "still, then sideways at 1.0 m/s, then a dead stop (the wrist stands still from one frame to the "
+            "next) and still again",
+    "slow": "slow drift (up to 0.06 m/s) in a small loop at 0.5 m, the fingers flexing slowly",
+}
+STOP_AT_S = 0.8  # "stop": when the hand stops dead, seconds
+STOP_SPEED_M_S = 1.0  # "stop": the speed it stops from
+
+
+def _blend(a: str, b: str, s: float) -> np.ndarray:
+    poses = key_poses()
+    return (1.0 - s) * poses[a] + s * poses[b]
+
+
+def motion_state(motion: str, t: float) -> HandState:
+    """The right hand's state at ``t`` seconds in one of the named test motions of :data:`MOTIONS` (not
+    "default", which is key-framed: :func:`default_keys`). Raises ValueError for an unknown name."""
+    if motion == "lateral":
+        amp, omega = 0.14, 1.0 / 0.14  # metres, rad/s: peak speed amp * omega = 1.0 m/s
+        z = 0.5
+        x = -amp * np.cos(omega * t)
+        s = 0.5 - 0.5 * np.cos(2.0 * np.pi * 0.7 * t)
+        return HandState(_blend("open", "partial", s), np.array([x / z, 0.02, z]), 0.0, 0.0, 0.0)
+    if motion == "depth":
+        omega = 2.0 * np.pi / 2.6  # one sweep out and back in 2.6 s: peak 0.225 * omega = 0.54 m/s
+        z = 0.575 - 0.225 * np.cos(omega * t)
+        roll = 0.45 * np.sin(2.0 * np.pi * 0.4 * t)
+        yaw = 0.35 * np.sin(2.0 * np.pi * 0.3 * t)
+        return HandState(_blend("open", "point", 0.5 - 0.5 * np.cos(1.5 * t)),
+                         np.array([0.03 * np.sin(1.1 * t), 0.02, z]), float(roll), 0.0, float(yaw))
+    if motion == "stop":
+        # still until 0.4 s, a smoothstep speed-up to 1 m/s by 0.6 s, constant speed, dead stop at STOP_AT_S
+        z, t0, t1 = 0.5, 0.4, 0.6
+        v = STOP_SPEED_M_S
+        ramp = 0.5 * v * (t1 - t0)  # distance covered while speeding up
+        x0 = -(ramp + v * (STOP_AT_S - t1)) / 2.0  # centred on the optical axis
+        if t <= t0:
+            d = 0.0
+        elif t <= t1:  # integral of v * smoothstep((t - t0) / (t1 - t0))
+            u = (t - t0) / (t1 - t0)
+            d = v * (t1 - t0) * (u**3 - 0.5 * u**4)
+        else:
+            d = ramp + v * (min(t, STOP_AT_S) - t1)
+        return HandState(key_poses()["open"], np.array([(x0 + d) / z, 0.02, z]), 0.0, 0.0, 0.0)
+    if motion == "slow":
+        r, omega = 0.02, 3.0  # metres, rad/s: 0.06 m/s
+        z = 0.5 + 0.01 * np.sin(0.5 * omega * t)
+        return HandState(_blend("open", "partial", 0.25 - 0.25 * np.cos(0.8 * t)),
+                         np.array([r * np.sin(omega * t) / z, (0.01 + r * np.cos(omega * t)) / z, z]),
+                         float(0.1 * np.sin(0.7 * t)), 0.0, 0.0)
+    raise ValueError(f"unknown motion {motion!r}; known: {sorted(MOTIONS)} (default is key-framed)")

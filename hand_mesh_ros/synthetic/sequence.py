@@ -21,7 +21,7 @@ from ..handmodel.rotations import matrix_to_axis_angle
 from ..render import Shading, render_meshes
 from ..render.rasterizer import SKIN_RGB
 from .background import make_background
-from .motion import HandState, default_keys, interpolate
+from .motion import MOTIONS, HandState, default_keys, interpolate, motion_state
 from .types import HandTruth, SyntheticFrame, SyntheticSequence
 
 VERSION = 5  # bump whenever the generated content changes (invalidates caches)
@@ -84,11 +84,15 @@ def project(camera: CameraModel, points: np.ndarray) -> np.ndarray:
 
 
 def make_sequence(
-    num_frames: int = 60, width: int = 640, height: int = 480, seed: int = 0, progress: bool = False
+    num_frames: int = 60, width: int = 640, height: int = 480, seed: int = 0, progress: bool = False,
+    motion: str = "default",
 ) -> SyntheticSequence:
     """Render a ``num_frames`` video (``FPS`` frames per second) of ``width`` x ``height`` RGB frames.
 
-    Frames [0, num_frames // 2): the right hand alone; [num_frames // 2, num_frames): both hands. The camera
+    ``motion`` "default": frames [0, num_frames // 2) show the right hand alone, [num_frames // 2, num_frames)
+    both hands; any other name of :data:`~.motion.MOTIONS` shows the right hand only, moving as
+    :func:`~.motion.motion_state` says at the frame's time (``seed`` then varies the background, the hand's
+    shape and skin, not the motion). The camera
     is ``CameraModel.pinhole(width, height, fx)`` with fx = fy = 600 px at 640 px width (scaled with the
     width), principal point at the image centre. ``seed`` varies the background, the hands' shapes and skin
     tones and jitters the scripted motion; the same arguments always give identical frames.
@@ -99,21 +103,28 @@ def make_sequence(
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if motion not in MOTIONS:
+        raise ValueError(f"unknown motion {motion!r}; known: {sorted(MOTIONS)}")
     rng = np.random.default_rng(int(seed))
     camera = CameraModel.pinhole(int(width), int(height), FOCAL_PX_AT_640 * width / 640.0)
     background = make_background(int(width), int(height), rng)
     half = num_frames // 2
-    spans = {"right": range(0, num_frames), "left": range(half, num_frames)}
+    spans = {"right": range(0, num_frames), "left": range(half, num_frames) if motion == "default" else range(0)}
     posed: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     lengths: dict[str, float] = {}
     shading: dict[str, Shading] = {}
     tone = rng.uniform(0.85, 1.05)
     for side in ("right", "left"):
+        span = spans[side]
+        if len(span) == 0:  # the test motions show the right hand only
+            continue
         model = load_hand_model(side)
         keys = default_keys(side, rng)
-        span = spans[side]
-        us = np.linspace(0.0, 1.0, len(span)) if len(span) > 1 else np.zeros(1)
-        states = [interpolate(keys, float(u)) for u in us]
+        if motion == "default":
+            us = np.linspace(0.0, 1.0, len(span)) if len(span) > 1 else np.zeros(1)
+            states = [interpolate(keys, float(u)) for u in us]
+        else:
+            states = [motion_state(motion, i / FPS) for i in span]
         betas = np.clip(rng.normal(0.0, 0.5, size=model.num_shape), -1.0, 1.0)
         lengths[side] = model_hand_length(model.data, betas)
         verts, joints = pose_hands(model, states, betas, base_rotation(model))
@@ -144,7 +155,7 @@ def make_sequence(
         frames.append(SyntheticFrame(i, i / FPS, rgb, mask, tuple(hands)))
         if progress and (i % 10 == 0 or i == num_frames - 1):
             print(f"synthetic: rendered frame {i + 1}/{num_frames}", file=sys.stderr)
-    return SyntheticSequence(tuple(frames), camera, FPS, int(seed), VERSION)
+    return SyntheticSequence(tuple(frames), camera, FPS, int(seed), VERSION, motion)
 
 
 def _render(

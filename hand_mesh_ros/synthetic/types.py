@@ -58,7 +58,8 @@ class SyntheticSequence:
     """A short video of rendered hands seen by one static pinhole camera.
 
     frames: in time order, ``fps`` frames per second; camera: the intrinsics the frames were rendered with;
-    seed / version: what generated it (same seed and version: identical frames).
+    seed / version / motion: what generated it (same seed, version and motion: identical frames; motion: a
+    name of :data:`~.motion.MOTIONS`).
     """
 
     frames: tuple[SyntheticFrame, ...]
@@ -66,6 +67,7 @@ class SyntheticSequence:
     fps: float
     seed: int
     version: int
+    motion: str = "default"
 
     def __len__(self) -> int:
         return len(self.frames)

@@ -1,13 +1,20 @@
-"""Temporal smoothing of one hand track: joints, translation and 2D keypoints with separate One Euro filters.
+"""Temporal filtering of one hand track: a predictive filter on the hand's image position, depth and joints.
 
-The root-relative joints (metres, camera orientation) and the 2D keypoints (pixels) are smoothed lightly; the
-translation (metres, camera optical frame) gets a stronger filter because its depth is the noisiest quantity
-(a 1 px error in hand size becomes centimetres of depth). Call ``reset()`` when the track is lost.
+The state is split by how well one camera measures it:
 
-Optionally (``root_joint`` set) the hand is re-rooted at that joint before filtering, so the translation
-filter smooths that joint's camera-frame position; the output is then rooted there
-(``joints_rel[root_joint] == 0``).
-On the ASL reference the default (no re-rooting: joints and translation filtered as given) smooths better.
+* the root joint's image position (normalised image coordinates x/z, y/z): measured to about a pixel;
+* the root's depth z: the noisiest quantity (depth comes from the hand's apparent size; its noise is a fixed
+  fraction of the depth);
+* the joints relative to the root (metres, camera orientation).
+
+Each part goes through a :class:`~.imm.ConstantVelocityIMM` (models from still to manoeuvre), so steady motion
+passes with no lag, a still hand is smoothed hard, and sudden starts and stops are followed within a frame or
+two. The camera-frame root is rebuilt as ``z * (x/z, y/z, 1)``: the well-measured image position is not
+disturbed by depth noise. The measurement noise of each joint is divided by its confidence (a joint the fit
+disagrees with is trusted less). Between measurements (a hand held through a short gap)
+:meth:`HandTrackFilter.predict` carries the motion forward with a fading velocity.
+
+Measured on rendered moving hands with exact ground truth and on the ASL video: ``benchmarks/bench_temporal.py``.
 """
 
 from __future__ import annotations
@@ -16,15 +23,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hand_mesh_ros.tracking.one_euro import OneEuroFilter, OneEuroParams
+from .imm import ConstantVelocityIMM
 
-# Tuned by grid search on the ASL reference video (25 fps), benchmarks/bench_geometry_smoothing.py: wrist
-# acceleration 3.7x lower at 0.8 frame lag. Lighter joint filters cut the lag of finger motion (2 frames here)
-# at the cost of jitter; see docs/camera_space.md.
-DEFAULT_JOINTS = OneEuroParams(min_cutoff=1.0, beta=2.0, d_cutoff=1.0)  # signal in metres
-DEFAULT_TRANSLATION_XY = OneEuroParams(min_cutoff=1.0, beta=1.0, d_cutoff=1.0)  # metres
-DEFAULT_TRANSLATION_Z = OneEuroParams(min_cutoff=1.0, beta=5.0, d_cutoff=1.0)  # metres
-DEFAULT_KEYPOINTS = OneEuroParams(min_cutoff=1.5, beta=0.02, d_cutoff=1.0)  # pixels
+# The models' white accelerations (m/s^2), from still to manoeuvre: physical hand motion, not fitted to data. A
+# hand held still drifts by centimetres per second squared; a hand sweeping at 1 m/s turns with ~10 m/s^2; a hand
+# stopping dead decelerates far harder, which the manoeuvre model absorbs within a frame or two.
+POSITION_ACCEL_M_S2 = (0.03, 0.5, 5.0, 30.0)  # the root's image position (scaled by 1 / depth)
+DEPTH_ACCEL_M_S2 = (0.02, 0.2, 1.0, 5.0)  # the root's depth: slower models, the depth is noisy
+JOINT_ACCEL_M_S2 = (0.03, 0.5, 10.0)  # joints relative to the root
+MIN_JOINT_CONFIDENCE = 0.25  # the noise of a joint is divided by max(its confidence, this)
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,45 +50,78 @@ class HandState:
 
 @dataclass(frozen=True)
 class TrackFilterParams:
-    joints: OneEuroParams = DEFAULT_JOINTS
-    translation_xy: OneEuroParams = DEFAULT_TRANSLATION_XY
-    translation_z: OneEuroParams = DEFAULT_TRANSLATION_Z
-    keypoints: OneEuroParams = DEFAULT_KEYPOINTS
+    """Measurement noise of the filter (larger = smoother, slower to believe a change).
+
+    position_noise_px: the root's image position, pixels; depth_noise_ratio: the root's depth, as a fraction
+    of the depth; joint_noise_m: each root-relative joint, metres; max_gap_s: a longer gap between samples
+    restarts the filter; prediction_damping_s: time constant with which a prediction's velocity fades, s.
+    """
+
+    position_noise_px: float = 1.5
+    depth_noise_ratio: float = 0.02
+    joint_noise_m: float = 0.003
     max_gap_s: float = 0.5
-    root_joint: int | None = None
+    prediction_damping_s: float = 0.1
+
+    def __post_init__(self) -> None:
+        for name in ("position_noise_px", "depth_noise_ratio", "joint_noise_m", "max_gap_s",
+                     "prediction_damping_s"):
+            value = getattr(self, name)
+            if not (np.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be positive, got {value}")
 
 
 class HandTrackFilter:
-    """Smooths the :class:`HandState` stream of one track, driven by image stamps (seconds)."""
+    """Filters the :class:`HandState` stream of one track, driven by image stamps (seconds)."""
 
     def __init__(self, params: TrackFilterParams | None = None) -> None:
         self.params = params or TrackFilterParams()
-        p = self.params
-        self._joints = OneEuroFilter(p.joints, p.max_gap_s)
-        self._txy = OneEuroFilter(p.translation_xy, p.max_gap_s)
-        self._tz = OneEuroFilter(p.translation_z, p.max_gap_s)
-        self._kp = OneEuroFilter(p.keypoints, p.max_gap_s)
+        gap = self.params.max_gap_s
+        self._image = ConstantVelocityIMM(POSITION_ACCEL_M_S2, gap)
+        self._depth = ConstantVelocityIMM(DEPTH_ACCEL_M_S2, gap)
+        self._joints = ConstantVelocityIMM(JOINT_ACCEL_M_S2, gap)
+
+    @property
+    def initialised(self) -> bool:
+        return self._joints.initialised
 
     def reset(self) -> None:
-        for f in (self._joints, self._txy, self._tz, self._kp):
+        for f in (self._image, self._depth, self._joints):
             f.reset()
 
-    def __call__(self, stamp_s: float, state: HandState) -> HandState:
+    def __call__(self, stamp_s: float, state: HandState, focal_px: float,
+                 joint_confidences: np.ndarray | None = None) -> HandState:
+        """Filter one measured state. ``focal_px``: the camera's focal length in pixels (converts the position
+        noise to normalised units); ``joint_confidences`` (J,) in [0, 1] or None (all 1). ``keypoints_px``
+        passes through unchanged. Raises ValueError for bad shapes or a root at or behind the camera."""
         t = np.asarray(state.translation, dtype=np.float64)
         if t.shape != (3,):
             raise ValueError(f"translation must have shape (3,), got {t.shape}")
         rel = np.asarray(state.joints_rel, dtype=np.float64)
         if rel.ndim != 2 or rel.shape[-1] != 3:
             raise ValueError(f"joints_rel must have shape (J, 3), got {rel.shape}")
-        if self.params.root_joint is not None:
-            if not 0 <= self.params.root_joint < rel.shape[0]:
-                raise ValueError(f"root_joint {self.params.root_joint} out of range for {rel.shape[0]} "
-                                 "joints")
-            root = rel[self.params.root_joint]
-            t = t + root
-            rel = rel - root
-        joints = self._joints(stamp_s, rel)
-        txy = self._txy(stamp_s, t[:2])
-        tz = self._tz(stamp_s, t[2:])
-        kp = None if state.keypoints_px is None else self._kp(stamp_s, state.keypoints_px)
-        return HandState(joints, np.concatenate([txy, tz]), kp)
+        if not (np.isfinite(t[2]) and t[2] > 0):
+            raise ValueError(f"the root must lie in front of the camera (z > 0), got z = {t[2]}")
+        if not (np.isfinite(focal_px) and focal_px > 0):
+            raise ValueError(f"focal_px must be positive, got {focal_px}")
+        conf = np.ones(rel.shape[0]) if joint_confidences is None else np.asarray(joint_confidences, np.float64)
+        if conf.shape != (rel.shape[0],):
+            raise ValueError(f"joint_confidences must have shape ({rel.shape[0]},), got {conf.shape}")
+        p = self.params
+        depth_before = self._depth.estimate()[0][0] if self._depth.initialised else t[2]
+        z = self._depth(stamp_s, t[2:], p.depth_noise_ratio * depth_before)[0]
+        uv = self._image(stamp_s, t[:2] / t[2], p.position_noise_px / focal_px, accel_scale=1.0 / depth_before)
+        sigma = p.joint_noise_m / np.maximum(np.nan_to_num(conf), MIN_JOINT_CONFIDENCE)
+        joints = self._joints(stamp_s, rel.reshape(-1), np.repeat(sigma, 3)).reshape(rel.shape)
+        return HandState(joints, np.array([uv[0] * z, uv[1] * z, z]), state.keypoints_px)
+
+    def predict(self, stamp_s: float) -> HandState | None:
+        """The state expected at ``stamp_s`` from the motion so far (velocities fading with
+        ``prediction_damping_s``), or None before the first sample. Does not change the filter."""
+        if not self.initialised:
+            return None
+        tau = self.params.prediction_damping_s
+        z = self._depth.predict(stamp_s, tau)[0]
+        uv = self._image.predict(stamp_s, tau)
+        joints = self._joints.predict(stamp_s, tau).reshape(-1, 3)
+        return HandState(joints, np.array([uv[0] * z, uv[1] * z, z]))

@@ -1,0 +1,156 @@
+"""Interacting multiple model (IMM) filter of constant-velocity Kalman filters, one bank per coordinate.
+
+Each coordinate of the signal is tracked by M constant-velocity Kalman filters (state: position, velocity)
+that differ only in their process noise, a white acceleration of standard deviation ``accel_std[m]``: a quiet
+model smooths hard while the signal is still or moves steadily, a manoeuvre model follows sudden starts and
+stops. Every frame the models are mixed by their probabilities (Markov switching), each is updated with the
+measurement, and their probabilities are re-weighted by how well each predicted it (Blom and Bar-Shalom,
+IEEE TAC 1988; Bar-Shalom, Li and Kirubarajan, *Estimation with Applications to Tracking and Navigation*,
+2001, ch. 11). The output is the probability-weighted mean position.
+
+A constant-velocity model has no steady-state lag on motion at constant speed (unlike a low-pass filter such
+as One Euro), and the manoeuvre model takes over within a frame or two when the motion changes, so a hand that
+stops dead does not overshoot by more than the measurement allows.
+
+Units: stamps in seconds; positions in the signal's units (metres, normalised image units, ...); ``sigma``
+(measurement noise) in the same units; ``accel_std`` in those units per s^2.
+
+Stamps: a repeated stamp, or one stepping back by less than ``max_gap_s``, returns the previous estimate; a
+gap longer than ``max_gap_s`` either way restarts the filter at the new sample. Non-finite measurement entries
+are not used (those coordinates are predicted only).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+DEFAULT_MODEL_DWELL_S = 3.0  # mean time the motion stays in one model before switching, seconds
+_INITIAL_SPEED_STD = 1.0  # prior spread of the velocity of a new track, signal units per second
+
+
+class ConstantVelocityIMM:
+    """Filters arrays of ``D`` coordinates. ``accel_std``: the models' acceleration standard deviations
+    (signal units / s^2, at least one; ascending by convention)."""
+
+    def __init__(self, accel_std: Sequence[float], max_gap_s: float = 0.5,
+                 model_dwell_s: float = DEFAULT_MODEL_DWELL_S) -> None:
+        acc = np.asarray(accel_std, dtype=np.float64).reshape(-1)
+        if acc.size < 1 or not np.all(np.isfinite(acc)) or np.any(acc <= 0):
+            raise ValueError(f"accel_std needs positive finite values, got {accel_std}")
+        if not max_gap_s > 0:
+            raise ValueError(f"max_gap_s must be positive seconds, got {max_gap_s}")
+        if not model_dwell_s > 0:
+            raise ValueError(f"model_dwell_s must be positive seconds, got {model_dwell_s}")
+        self.accel_std = acc
+        self.max_gap_s = float(max_gap_s)
+        self.model_dwell_s = float(model_dwell_s)
+        self._x: np.ndarray | None = None  # (M, D, 2) position, velocity per model
+        self._p: np.ndarray | None = None  # (M, D, 2, 2) covariances
+        self._mu: np.ndarray | None = None  # (M, D) model probabilities
+        self._t: float | None = None
+
+    @property
+    def initialised(self) -> bool:
+        return self._x is not None
+
+    @property
+    def num_models(self) -> int:
+        return int(self.accel_std.size)
+
+    def reset(self) -> None:
+        self._x = self._p = self._mu = None
+        self._t = None
+
+    def estimate(self) -> tuple[np.ndarray, np.ndarray]:
+        """The current position and velocity estimates, each (D,). Raises RuntimeError before the first
+        sample."""
+        if self._x is None or self._mu is None:
+            raise RuntimeError("the filter has no sample yet")
+        mean = np.einsum("md,mdk->dk", self._mu, self._x)
+        return mean[:, 0].copy(), mean[:, 1].copy()
+
+    def model_probabilities(self) -> np.ndarray:
+        """(M, D) probability of each model per coordinate (for diagnostics and tests)."""
+        if self._mu is None:
+            raise RuntimeError("the filter has no sample yet")
+        return self._mu.copy()
+
+    def predict(self, stamp_s: float, damping_s: float = math.inf) -> np.ndarray:
+        """Where the signal is expected at ``stamp_s`` without a new measurement (D,): the estimated velocity
+        carried forward, fading with time constant ``damping_s`` (inf: constant velocity), so a prediction
+        never travels further than ``speed * damping_s``. Does not change the filter."""
+        pos, vel = self.estimate()
+        assert self._t is not None
+        dt = max(0.0, float(stamp_s) - self._t)
+        reach = dt if math.isinf(damping_s) else damping_s * (1.0 - math.exp(-dt / damping_s))
+        return pos + vel * reach
+
+    def __call__(self, stamp_s: float, value: np.ndarray, sigma: np.ndarray | float,
+                 accel_scale: float = 1.0) -> np.ndarray:
+        """Update with a measurement (D,) of standard deviation ``sigma`` (scalar or (D,), > 0) taken at
+        ``stamp_s``; ``accel_scale`` multiplies every model's acceleration (e.g. 1 / depth for a signal in
+        normalised image units). Returns the filtered position (D,)."""
+        z = np.asarray(value, dtype=np.float64).reshape(-1)
+        if not math.isfinite(stamp_s):
+            raise ValueError(f"stamp must be a finite number of seconds, got {stamp_s}")
+        r = np.broadcast_to(np.asarray(sigma, dtype=np.float64), z.shape) ** 2
+        if not np.all(r > 0):
+            raise ValueError("measurement noise sigma must be positive")
+        if self._x is not None and z.shape[0] != self._x.shape[1]:
+            raise ValueError(f"value size changed from {self._x.shape[1]} to {z.shape[0]}; call reset() first")
+        seen = np.isfinite(z)
+        if self._x is None or self._t is None:
+            return self._start(stamp_s, z, r, seen)
+        dt = float(stamp_s) - self._t
+        if dt > self.max_gap_s or dt < -self.max_gap_s:
+            self.reset()
+            return self._start(stamp_s, z, r, seen)
+        if dt <= 0.0:
+            return self.estimate()[0]
+        assert self._p is not None and self._mu is not None
+        m = self.num_models
+        # 1. mixing: each model starts from a blend of all models' states, weighted by the switching odds
+        switch = 1.0 - math.exp(-dt / self.model_dwell_s)
+        trans = np.full((m, m), switch / max(m - 1, 1))
+        np.fill_diagonal(trans, 1.0 - switch if m > 1 else 1.0)
+        prior = trans.T @ self._mu  # (M, D)
+        w = trans[:, :, None] * self._mu[:, None, :] / np.maximum(prior[None], 1e-300)  # (from, to, D)
+        x0 = np.einsum("ijd,idk->jdk", w, self._x)
+        dx = self._x[:, None] - x0[None]
+        p0 = np.einsum("ijd,idkl->jdkl", w, self._p) + np.einsum("ijd,ijdk,ijdl->jdkl", w, dx, dx)
+        # 2. predict with the constant-velocity model and each model's white acceleration
+        f = np.array([[1.0, dt], [0.0, 1.0]])
+        g = np.array([0.5 * dt * dt, dt])
+        q = (self.accel_std * accel_scale) ** 2
+        xp = x0 @ f.T
+        pp = f @ p0 @ f.T + q[:, None, None, None] * np.outer(g, g)[None, None]
+        # 3. update the coordinates that were measured; the others keep their prediction
+        s = pp[:, :, 0, 0] + r[None]
+        nu = np.where(seen[None], np.nan_to_num(z)[None] - xp[:, :, 0], 0.0)
+        gain = np.where(seen[None, :, None], pp[:, :, :, 0] / s[..., None], 0.0)
+        self._x = xp + gain * nu[..., None]
+        self._p = pp - gain[..., :, None] * pp[:, :, 0, None, :]
+        # 4. model probabilities from each model's predictive likelihood (log domain for stability)
+        loglik = np.where(seen[None], -0.5 * (nu * nu / s + np.log(2.0 * np.pi * s)), 0.0)
+        logpost = np.log(np.maximum(prior, 1e-300)) + loglik
+        logpost -= logpost.max(axis=0, keepdims=True)
+        post = np.exp(logpost)
+        self._mu = post / post.sum(axis=0, keepdims=True)
+        self._t = float(stamp_s)
+        return self.estimate()[0]
+
+    def _start(self, stamp_s: float, z: np.ndarray, r: np.ndarray, seen: np.ndarray) -> np.ndarray:
+        if not np.all(seen):
+            raise ValueError("first sample after a reset must be finite")
+        m, d = self.num_models, z.shape[0]
+        self._x = np.zeros((m, d, 2))
+        self._x[:, :, 0] = z
+        self._p = np.zeros((m, d, 2, 2))
+        self._p[:, :, 0, 0] = r
+        self._p[:, :, 1, 1] = _INITIAL_SPEED_STD**2
+        self._mu = np.full((m, d), 1.0 / m)
+        self._t = float(stamp_s)
+        return z.copy()
