@@ -15,8 +15,9 @@ stop (1 m/s sideways, then a dead stop), slow (a slow drift). Per sequence and e
 
 Raw and the new filter run the real ``HandReconstructor`` (``smoothing`` false / true); the old filter (four
 One Euro filters with the previous defaults, as the product had them) is replayed on the raw run's estimates,
-which is exactly what it was fed. Then a gap: the lateral sequence with 8 blank frames, held by freezing (no
-smoothing) or by prediction (default). Writes ``--plot`` (default docs/images/temporal.png).
+which is exactly what it was fed. Then gaps: 8 blank frames (0.27 s, within the default hold) starting at many
+places of the lateral, stop (also just after the stop) and depth sequences; the held wrist's error to the truth
+when frozen (no smoothing) and when predicted (default). Writes ``--plot`` (default docs/images/temporal.png).
 
     python benchmarks/bench_temporal.py [--frames 90] [--plot PATH]
 """
@@ -41,7 +42,8 @@ from hand_mesh_ros.tracking.one_euro import OneEuroFilter, OneEuroParams
 
 SEQUENCES = ("lateral", "depth", "stop", "slow")
 FAST = ("lateral", "depth", "stop")
-GAP = (20, 28)  # frames blanked in the gap run (0.27 s, within the default hold_time_s of 0.3 s)
+GAP_FRAMES = 8  # blanked frames per gap (0.27 s, within the default hold_time_s of 0.3 s)
+GAP_STARTS = {"lateral": range(10, 80, 10), "stop": range(12, 38, 3), "depth": range(10, 80, 20)}
 
 
 @dataclass
@@ -150,7 +152,7 @@ def main() -> int:
     args = ap.parse_args()
     missed: list[str] = []
     print("lag: frames (+ = late); jitter: m/s^2 and x lower than raw; overshoot: mm; 3D: mm and ratio to raw; "
-          "2D: px and ratio to the raw landmarks")
+          "2D: px and ratio to the raw landmarks'")
     print(f"  {'':10s} {'lag':>6s} {'jitter':>8s} {'':>7s} {'overs.':>6s} {'3D mm':>8s} {'ratio':>6s} "
           f"{'2D px':>7s} {'ratio':>6s}")
     stop_runs: dict[str, Run] = {}
@@ -160,7 +162,9 @@ def main() -> int:
         raw, raw_ms = run_product(seq, smoothing=False)
         new, new_ms = run_product(seq, smoothing=True)
         old = old_filter(raw, stamps, seq)
-        print(f"{motion} ({len(seq)} frames; per frame {raw_ms:.0f} ms raw, {new_ms:.0f} ms filtered):")
+        landmarks = figures(raw, seq, raw)["landmark_err2d"]
+        print(f"{motion} ({len(seq)} frames; per frame {raw_ms:.0f} ms raw, {new_ms:.0f} ms filtered; raw landmarks "
+              f"{landmarks:.2f} px from the true projections):")
         for name, run in (("raw", raw), ("old filter", old), ("new filter", new)):
             f = figures(run, seq, raw)
             print(row(name, f))
@@ -169,14 +173,20 @@ def main() -> int:
         if motion == "stop":
             stop_runs = {"raw": raw, "old filter": old, "new filter": new}
             plot(args.plot, seq, stop_runs)
-    seq = load_or_make_sequence(num_frames=args.frames, motion="lateral")
-    truth = np.array([f.hands[0].joints[0] for f in seq])
-    gap = range(*GAP)
-    for name, smoothing in (("frozen (smoothing false)", False), ("predicted (default)", True)):
-        run, _ = run_product(seq, smoothing, blank=gap)
-        err = np.linalg.norm(run.joints[GAP[0]:GAP[1], 0] - truth[GAP[0]:GAP[1]], axis=-1) * 1e3
-        print(f"gap of {len(gap)} blank frames in 'lateral' (hand at up to 1 m/s), held {name}: wrist error "
-              f"mean {err.mean():.0f} mm, max {err.max():.0f} mm")
+    for motion, starts in GAP_STARTS.items():
+        seq = load_or_make_sequence(num_frames=args.frames, motion=motion)
+        truth = np.array([f.hands[0].joints[0] for f in seq])
+        errors: dict[bool, list[float]] = {False: [], True: []}
+        for start in starts:
+            gap = range(start, min(start + GAP_FRAMES, len(seq)))
+            for smoothing in (False, True):
+                run, _ = run_product(seq, smoothing, blank=gap)
+                errors[smoothing].append(float(np.linalg.norm(run.joints[list(gap), 0] - truth[list(gap)],
+                                                              axis=-1).mean() * 1e3))
+        frozen, predicted = np.array(errors[False]), np.array(errors[True])
+        print(f"gaps of {GAP_FRAMES} blank frames in '{motion}' starting at frames {list(starts)}: held wrist error "
+              f"frozen (smoothing false) mean {frozen.mean():.0f} mm, worst {frozen.max():.0f} mm; predicted "
+              f"(default) mean {predicted.mean():.0f} mm, worst {predicted.max():.0f} mm")
     print("targets missed by the default filter: " + ("none" if not missed else "; ".join(missed)))
     return 0
 

@@ -112,6 +112,14 @@ def test_hand_filter_stops_dead_without_overshoot_and_predicts_through_a_gap() -
     moved = ahead.translation[0] - last.translation[0]
     assert 0.5 * 0.1 < moved <= 1.0 * filt.params.prediction_damping_s + 0.005
     assert np.allclose(ahead.joints_rel, last.joints_rel, atol=0.01)
+    # ... but a hand seen at rest after a dead stop is predicted to stay there (no ringing velocity: the
+    # manoeuvre model's own velocity flips sign frame to frame after a stop)
+    for frames_at_rest in (2, 3, 4, 6):
+        filt = HandTrackFilter()
+        seen = _wrist_run(filt, wrist[: 31 + frames_at_rest], rng, noise_m=0.0005)
+        ahead = filt.predict((30 + frames_at_rest) / 30.0 + 0.3)
+        assert ahead is not None
+        assert abs(ahead.translation[0] - seen[-1, 0]) < 0.015, frames_at_rest
 
 
 def test_hand_filter_shapes_confidences_and_reset() -> None:

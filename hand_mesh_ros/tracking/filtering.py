@@ -14,7 +14,8 @@ disturbed by depth noise. The measurement noise of each joint is divided by its 
 disagrees with is trusted less). Between measurements (a hand held through a short gap)
 :meth:`HandTrackFilter.predict` carries the motion forward with a fading velocity.
 
-Measured on rendered moving hands with exact ground truth and on the ASL video: ``benchmarks/bench_temporal.py``.
+Measured on rendered moving hands with exact ground truth by ``benchmarks/bench_temporal.py``, on the ASL video by
+``benchmarks/bench_product_smoothing.py``.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class TrackFilterParams:
     restarts the filter; prediction_damping_s: time constant with which a prediction's velocity fades, s.
     """
 
-    position_noise_px: float = 1.5
+    position_noise_px: float = 1.0
     depth_noise_ratio: float = 0.02
     joint_noise_m: float = 0.003
     max_gap_s: float = 0.5

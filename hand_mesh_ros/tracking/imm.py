@@ -29,6 +29,11 @@ import numpy as np
 
 DEFAULT_MODEL_DWELL_S = 3.0  # mean time the motion stays in one model before switching, seconds
 _INITIAL_SPEED_STD = 1.0  # prior spread of the velocity of a new track, signal units per second
+# Predictions use the velocity of the filter's own output, smoothed with this time constant (seconds), not the
+# models' velocity states: a model whose acceleration noise dwarfs the measurement noise is an alpha-beta filter
+# with beta near 2, whose velocity rings (+v, -v, +v, ...) for several frames after a dead stop while its
+# position stays put.
+OUTPUT_VELOCITY_TAU_S = 0.01
 
 
 class ConstantVelocityIMM:
@@ -51,6 +56,8 @@ class ConstantVelocityIMM:
         self._p: np.ndarray | None = None  # (M, D, 2, 2) covariances
         self._mu: np.ndarray | None = None  # (M, D) model probabilities
         self._t: float | None = None
+        self._out: np.ndarray | None = None  # (D,) the last output
+        self._out_velocity: np.ndarray | None = None  # (D,) the output's smoothed velocity (for predictions)
 
     @property
     def initialised(self) -> bool:
@@ -62,6 +69,7 @@ class ConstantVelocityIMM:
 
     def reset(self) -> None:
         self._x = self._p = self._mu = None
+        self._out = self._out_velocity = None
         self._t = None
 
     def estimate(self) -> tuple[np.ndarray, np.ndarray]:
@@ -79,14 +87,15 @@ class ConstantVelocityIMM:
         return self._mu.copy()
 
     def predict(self, stamp_s: float, damping_s: float = math.inf) -> np.ndarray:
-        """Where the signal is expected at ``stamp_s`` without a new measurement (D,): the estimated velocity
-        carried forward, fading with time constant ``damping_s`` (inf: constant velocity), so a prediction
-        never travels further than ``speed * damping_s``. Does not change the filter."""
-        pos, vel = self.estimate()
-        assert self._t is not None
+        """Where the signal is expected at ``stamp_s`` without a new measurement (D,): the output's recent
+        velocity (:data:`OUTPUT_VELOCITY_TAU_S`) carried forward from the last output, fading with time constant
+        ``damping_s`` (inf: constant velocity), so a prediction never travels further than
+        ``speed * damping_s``. Does not change the filter. Raises RuntimeError before the first sample."""
+        if self._out is None or self._out_velocity is None or self._t is None:
+            raise RuntimeError("the filter has no sample yet")
         dt = max(0.0, float(stamp_s) - self._t)
         reach = dt if math.isinf(damping_s) else damping_s * (1.0 - math.exp(-dt / damping_s))
-        return pos + vel * reach
+        return self._out + self._out_velocity * reach
 
     def __call__(self, stamp_s: float, value: np.ndarray, sigma: np.ndarray | float,
                  accel_scale: float = 1.0) -> np.ndarray:
@@ -140,7 +149,12 @@ class ConstantVelocityIMM:
         post = np.exp(logpost)
         self._mu = post / post.sum(axis=0, keepdims=True)
         self._t = float(stamp_s)
-        return self.estimate()[0]
+        out = self.estimate()[0]
+        assert self._out is not None and self._out_velocity is not None
+        blend = 1.0 - math.exp(-dt / OUTPUT_VELOCITY_TAU_S)
+        self._out_velocity += blend * ((out - self._out) / dt - self._out_velocity)
+        self._out = out
+        return out.copy()
 
     def _start(self, stamp_s: float, z: np.ndarray, r: np.ndarray, seen: np.ndarray) -> np.ndarray:
         if not np.all(seen):
@@ -153,4 +167,6 @@ class ConstantVelocityIMM:
         self._p[:, :, 1, 1] = _INITIAL_SPEED_STD**2
         self._mu = np.full((m, d), 1.0 / m)
         self._t = float(stamp_s)
+        self._out = z.copy()
+        self._out_velocity = np.zeros(d)
         return z.copy()
