@@ -6,7 +6,10 @@
 Arguments: image, camera_info (topics), namespace, config_file (parameters YAML), backend
 (auto|onnxruntime|torch|tensorrt), device (auto|cpu|cuda[:N]), precision (fp16|fp32|int8, TensorRT),
 model_variant (full|lite), use_sim_time (true|false: follow /clock, e.g. under `ros2 bag play --clock`),
-rviz (true|false).
+rviz (true|false), teleop_robot (empty: off; e.g. leap_hand or allegro_hand: also start the retargeting node,
+which needs dex-retargeting), teleop_urdf_dir (the folder the robot config's URDF path is relative to).
+
+    ros2 launch hand_mesh_ros hand_mesh.launch.py teleop_robot:=leap_hand teleop_urdf_dir:=$HOME/dex-urdf/robots/hands
 """
 
 from pathlib import Path
@@ -14,7 +17,7 @@ from pathlib import Path
 from ament_index_python.packages import get_package_share_directory
 from launch.actions import DeclareLaunchArgument
 from launch.conditions import IfCondition
-from launch.substitutions import LaunchConfiguration
+from launch.substitutions import LaunchConfiguration, PythonExpression
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 
@@ -52,6 +55,10 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument("use_sim_time", default_value="false",
                               description="Use /clock (e.g. ros2 bag play --clock) instead of the system clock"),
         DeclareLaunchArgument("rviz", default_value="false", description="Start RViz with our config"),
+        DeclareLaunchArgument("teleop_robot", default_value="",
+                              description="Robot hand for teleoperation (e.g. leap_hand); empty: no retargeting"),
+        DeclareLaunchArgument("teleop_urdf_dir", default_value="",
+                              description="Folder the robot config's URDF path is relative to"),
         Node(
             package="hand_mesh_ros",
             executable="detector_node",
@@ -69,6 +76,16 @@ def generate_launch_description() -> LaunchDescription:
             parameters=[config_file, overrides, sim_time],
             remappings=[("image", image), ("camera_info", camera_info)],
             output="screen",
+        ),
+        Node(
+            package="hand_mesh_ros",
+            executable="retargeting_node",
+            name="hand_retargeting",
+            namespace=namespace,
+            parameters=[config_file, {"robot": LaunchConfiguration("teleop_robot"),
+                                      "urdf_dir": LaunchConfiguration("teleop_urdf_dir")}, sim_time],
+            output="screen",
+            condition=IfCondition(PythonExpression(["'", LaunchConfiguration("teleop_robot"), "' != ''"])),
         ),
         Node(
             package="rviz2",

@@ -94,7 +94,7 @@ LAYERS = (
     {"handmodel", "gpu"},
     {"perception"},
     {"reconstruction"},
-    {"evaluation", "synthetic", "visualization"},
+    {"evaluation", "synthetic", "teleop", "visualization"},
     {"ros"},
     {"tools"},
 )

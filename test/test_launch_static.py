@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from hand_mesh_ros.reconstruction.config import ReconstructionConfig
-from hand_mesh_ros.ros.node_config import DetectorConfig, ReconstructionNodeConfig
+from hand_mesh_ros.ros.node_config import DetectorConfig, ReconstructionNodeConfig, RetargetingNodeConfig
 from hand_mesh_ros.settings import settings_of
 
 REPO = Path(__file__).resolve().parents[1]
@@ -22,8 +22,10 @@ DECLARED = {
     "hand_detector": {s.name: s for s in settings_of(DetectorConfig)},
     "hand_reconstruction": {s.name: s for t in (ReconstructionConfig, ReconstructionNodeConfig)
                             for s in settings_of(t)},
+    "hand_retargeting": {s.name: s for s in settings_of(RetargetingNodeConfig)},
 }
-EXECUTABLE_NODE = {"detector_node": "hand_detector", "reconstruction_node": "hand_reconstruction"}
+EXECUTABLE_NODE = {"detector_node": "hand_detector", "reconstruction_node": "hand_reconstruction",
+                   "retargeting_node": "hand_retargeting"}
 
 
 def _kwargs(call: ast.Call) -> dict[str, ast.expr]:
@@ -57,8 +59,18 @@ def test_launch_file_references_exist() -> None:
         assert ast.literal_eval(n["name"]) == EXECUTABLE_NODE[exe]
     overrides = _overrides(tree)
     assert overrides, "the launch file's parameter overrides were not found"
-    for node_name, declared in DECLARED.items():
-        assert overrides <= set(declared), f"{node_name} does not declare {overrides - set(declared)}"
+    for n in ours:  # every parameter a node gets from the launch file (the shared overrides, its own dict)
+        node_name = ast.literal_eval(n["name"])
+        params = n["parameters"]
+        assert isinstance(params, ast.List)
+        names: set[str] = set()
+        for e in params.elts:
+            if isinstance(e, ast.Name) and e.id == "overrides":
+                names |= overrides
+            elif isinstance(e, ast.Dict):
+                names |= {k.value for k in e.keys if isinstance(k, ast.Constant)}
+        declared = set(DECLARED[node_name])
+        assert names <= declared, f"{node_name} does not declare {names - declared}"
     source = LAUNCH.read_text()
     for rel in ('"config" / "hand_mesh.yaml"', '"rviz" / "hand_mesh.rviz"'):
         assert rel in source

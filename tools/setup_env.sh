@@ -43,7 +43,7 @@ step "mode: $MODE (ROS_DISTRO=${ROS_DISTRO:-none})"
 # --- 1. virtual environment and pinned packages ----------------------------------------------------
 # With a ROS install, numpy, OpenCV and PyYAML stay the distribution's (a distro cv_bridge breaks beside pip's
 # numpy 2 / OpenCV 5): requirements/ros-workspace.txt holds the rest.
-REQS=(requirements/runtime.txt requirements/dev.txt)
+REQS=(requirements/runtime.txt requirements/dev.txt requirements/teleop.txt)
 [ "$MODE" = system ] && REQS=(requirements/ros-workspace.txt requirements/dev.txt)
 [ "$MODE" = wheels ] && REQS=("$ROS_REQS" "${REQS[@]}")
 STAMP="$VENV/.hand_mesh_ros-requirements"

@@ -11,12 +11,13 @@ import textwrap
 from pathlib import Path
 
 from hand_mesh_ros.reconstruction.config import ReconstructionConfig
-from hand_mesh_ros.ros.node_config import DetectorConfig, ReconstructionNodeConfig
+from hand_mesh_ros.ros.node_config import DetectorConfig, ReconstructionNodeConfig, RetargetingNodeConfig
 from hand_mesh_ros.settings import Setting, settings_of
 
 NODES = {
     "hand_detector": (DetectorConfig,),
     "hand_reconstruction": (ReconstructionConfig, ReconstructionNodeConfig),
+    "hand_retargeting": (RetargetingNodeConfig,),
 }
 OUT = Path(__file__).resolve().parents[1] / "config" / "hand_mesh.yaml"
 

@@ -51,6 +51,21 @@ def quaternion_from_matrix(r: np.ndarray) -> np.ndarray:
     return qa / np.linalg.norm(qa)
 
 
+def matrix_from_quaternion(q: np.ndarray) -> np.ndarray:
+    """3x3 rotation matrix of an (x, y, z, w) quaternion (normalised first; the inverse of
+    :func:`quaternion_from_matrix`). Raises ValueError for a zero or non-finite quaternion."""
+    v = np.asarray(q, dtype=np.float64)
+    n = float(np.linalg.norm(v))
+    if v.shape != (4,) or not np.isfinite(n) or n < 1e-9:
+        raise ValueError(f"not a rotation quaternion: {q}")
+    x, y, z, w = v / n
+    return np.array([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+    ])
+
+
 def side_names(hands: Sequence[ReconstructedHand]) -> list[str]:
     """'left'/'right' for the first hand of each side (lowest track id), 'left2', ... for the next ones."""
     names = [""] * len(hands)

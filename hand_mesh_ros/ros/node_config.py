@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import InvalidSettingError
 from ..reconstruction.config import DetectionSettings
 from ..settings import setting, validate
 
@@ -52,3 +53,32 @@ class ReconstructionNodeConfig:
 
     def __post_init__(self) -> None:
         validate(self)
+
+
+@dataclass(frozen=True)
+class RetargetingNodeConfig:
+    """Settings of the retargeting node (teleoperation through dex-retargeting, an optional dependency)."""
+
+    robot: str = setting("leap_hand", "Robot hand: a dex-retargeting bundled robot (leap_hand, allegro_hand, "
+                         "ability_hand, inspire_hand, schunk_svh_hand, shadow_hand) or the path of a retargeting "
+                         "config YAML (then sides must be one side).", applies="configure")
+    urdf_dir: str = setting("", "Folder that the config's urdf_path is relative to (e.g. dex-urdf's robots/hands, "
+                            "or ../shared/robots in this project's workspace). Required.", applies="configure")
+    sides: str = setting("both", "Which hands drive a robot: both, right or left.",
+                         choices=("both", "right", "left"), applies="configure")
+    retargeting_type: str = setting("vector", "dex-retargeting optimizer: vector (teleoperation) or dexpilot "
+                                    "(with its finger-closing prior).", choices=("vector", "dexpilot"),
+                                    applies="configure")
+    min_confidence: float = setting(0.5, "Hands below this confidence do not drive the robot (counted).",
+                                    0.0, 1.0)
+    reset_after_s: float = setting(0.5, "A side without a hand for longer than this restarts its retargeter "
+                                   "from the robot's neutral pose, seconds.", 0.05, 10.0)
+    low_pass_alpha: float = setting(-1.0, "dex-retargeting's own output low-pass filter: -1 off (our hands are "
+                                    "already filtered without lag; its filter adds (1 - alpha) / alpha frames of "
+                                    "lag), else in (0, 1].", -1.0, 1.0, applies="configure")
+    autostart: bool = _autostart()
+
+    def __post_init__(self) -> None:
+        validate(self)
+        if not (self.low_pass_alpha == -1.0 or self.low_pass_alpha > 0.0):
+            raise InvalidSettingError(f"low_pass_alpha must be -1 (off) or in (0, 1], got {self.low_pass_alpha}")

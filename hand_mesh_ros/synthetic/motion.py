@@ -181,9 +181,20 @@ def _blend(a: str, b: str, s: float) -> np.ndarray:
     return (1.0 - s) * poses[a] + s * poses[b]
 
 
-def motion_state(motion: str, t: float) -> HandState:
-    """The right hand's state at ``t`` seconds in one of the named test motions of :data:`MOTIONS` (not
-    "default", which is key-framed: :func:`default_keys`). Raises ValueError for an unknown name."""
+def motion_state(motion: str, t: float, side: str = "right") -> HandState:
+    """The state at ``t`` seconds of a hand in one of the named test motions of :data:`MOTIONS` (not "default",
+    which is key-framed: :func:`default_keys`); a left hand moves as the right hand's mirror image (image x and
+    the turns about the optical and vertical axes negated). Raises ValueError for an unknown name or side."""
+    if side not in ("right", "left"):
+        raise ValueError(f"side must be 'right' or 'left', got {side!r}")
+    state = _right_state(motion, t)
+    if side == "right":
+        return state
+    centre = state.centre * np.array([-1.0, 1.0, 1.0])
+    return HandState(state.anatomical, centre, -state.roll, state.pitch, -state.yaw)
+
+
+def _right_state(motion: str, t: float) -> HandState:
     if motion == "lateral":
         amp, omega = 0.14, 1.0 / 0.14  # metres, rad/s: peak speed amp * omega = 1.0 m/s
         z = 0.5

@@ -24,7 +24,7 @@ from .background import make_background
 from .motion import MOTIONS, HandState, default_keys, interpolate, motion_state
 from .types import HandTruth, SyntheticFrame, SyntheticSequence
 
-VERSION = 5  # bump whenever the generated content changes (invalidates caches)
+VERSION = 6  # bump whenever the generated content changes (invalidates caches)
 FPS = 30.0
 FOCAL_PX_AT_640 = 600.0  # fx = fy, scaled with the image width
 CENTRE_TO_WRIST_M = 0.085  # the hand's centre (about mid-palm) lies this far from the wrist along the fingers
@@ -59,8 +59,10 @@ def base_rotation(model: HandModel) -> np.ndarray:
 
 def pose_hands(
     model: HandModel, states: list[HandState], betas: np.ndarray, base: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Posed vertices (N, V, 3) and keypoints (N, 21, 3), metres, camera frame, for N states of one hand."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Posed vertices (N, V, 3) and keypoints (N, 21, 3), metres, camera frame, and the root joint's global
+    rotation (N, 3, 3) (camera <- the model's root frame, as ``ReconstructedHand.wrist_rotation``), for N states
+    of one hand."""
     n = len(states)
     rots = np.stack([_rot(2, s.roll) @ _rot(1, s.yaw) @ _rot(0, s.pitch) @ base for s in states])
     orient = matrix_to_axis_angle(rots)
@@ -74,7 +76,7 @@ def pose_hands(
                        for s in states])
     wrist = centre - CENTRE_TO_WRIST_M * fingers
     shift = wrist - joints[:, 0]
-    return verts + shift[:, None], joints + shift[:, None]
+    return verts + shift[:, None], joints + shift[:, None], rots
 
 
 def project(camera: CameraModel, points: np.ndarray) -> np.ndarray:
@@ -85,14 +87,14 @@ def project(camera: CameraModel, points: np.ndarray) -> np.ndarray:
 
 def make_sequence(
     num_frames: int = 60, width: int = 640, height: int = 480, seed: int = 0, progress: bool = False,
-    motion: str = "default",
+    motion: str = "default", side: str = "right",
 ) -> SyntheticSequence:
     """Render a ``num_frames`` video (``FPS`` frames per second) of ``width`` x ``height`` RGB frames.
 
     ``motion`` "default": frames [0, num_frames // 2) show the right hand alone, [num_frames // 2, num_frames)
-    both hands; any other name of :data:`~.motion.MOTIONS` shows the right hand only, moving as
-    :func:`~.motion.motion_state` says at the frame's time (``seed`` then varies the background, the hand's
-    shape and skin, not the motion). The camera
+    both hands; any other name of :data:`~.motion.MOTIONS` shows one hand only, ``side`` ("right" or "left":
+    the mirror image of the right hand's motion), moving as :func:`~.motion.motion_state` says at the frame's
+    time (``seed`` then varies the background, the hand's shape and skin, not the motion). The camera
     is ``CameraModel.pinhole(width, height, fx)`` with fx = fy = 600 px at 640 px width (scaled with the
     width), principal point at the image centre. ``seed`` varies the background, the hands' shapes and skin
     tones and jitters the scripted motion; the same arguments always give identical frames.
@@ -105,52 +107,58 @@ def make_sequence(
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     if motion not in MOTIONS:
         raise ValueError(f"unknown motion {motion!r}; known: {sorted(MOTIONS)}")
+    if side not in ("right", "left") or (motion == "default" and side != "right"):
+        raise ValueError(f"side must be 'right' or 'left' (and 'right' for the default motion), got {side!r}")
     rng = np.random.default_rng(int(seed))
     camera = CameraModel.pinhole(int(width), int(height), FOCAL_PX_AT_640 * width / 640.0)
     background = make_background(int(width), int(height), rng)
     half = num_frames // 2
-    spans = {"right": range(0, num_frames), "left": range(half, num_frames) if motion == "default" else range(0)}
-    posed: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    if motion == "default":
+        spans = {"right": range(0, num_frames), "left": range(half, num_frames)}
+    else:
+        spans = {s: range(0, num_frames) if s == side else range(0) for s in ("right", "left")}
+    posed: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
     lengths: dict[str, float] = {}
     shading: dict[str, Shading] = {}
     tone = rng.uniform(0.85, 1.05)
-    for side in ("right", "left"):
-        span = spans[side]
-        if len(span) == 0:  # the test motions show the right hand only
+    for hand_side in ("right", "left"):
+        span = spans[hand_side]
+        if len(span) == 0:  # the test motions show one hand only
             continue
-        model = load_hand_model(side)
-        keys = default_keys(side, rng)
+        model = load_hand_model(hand_side)
+        keys = default_keys(hand_side, rng)
         if motion == "default":
             us = np.linspace(0.0, 1.0, len(span)) if len(span) > 1 else np.zeros(1)
             states = [interpolate(keys, float(u)) for u in us]
         else:
-            states = [motion_state(motion, i / FPS) for i in span]
+            states = [motion_state(motion, i / FPS, hand_side) for i in span]
         betas = np.clip(rng.normal(0.0, 0.5, size=model.num_shape), -1.0, 1.0)
-        lengths[side] = model_hand_length(model.data, betas)
-        verts, joints = pose_hands(model, states, betas, base_rotation(model))
-        posed[side] = (verts, joints, model.faces)
+        lengths[hand_side] = model_hand_length(model.data, betas)
+        verts, joints, rots = pose_hands(model, states, betas, base_rotation(model))
+        posed[hand_side] = (verts, joints, model.faces, rots)
         color = tuple(round(min(255.0, c * tone * rng.uniform(0.97, 1.03))) for c in SKIN_RGB)
-        shading[side] = Shading(color=color)  # type: ignore[arg-type]
+        shading[hand_side] = Shading(color=color)  # type: ignore[arg-type]
     frames = []
     for i in range(num_frames):
         hands = []
         meshes = []
-        for side in ("right", "left"):
-            if i not in spans[side]:
+        for hand_side in ("right", "left"):
+            if i not in spans[hand_side]:
                 continue
-            j = i - spans[side].start
-            verts, joints, faces = posed[side]
+            j = i - spans[hand_side].start
+            verts, joints, faces, rots = posed[hand_side]
             hands.append(
                 HandTruth(
-                    side=side,
+                    side=hand_side,
                     joints=joints[j],
                     joints_px=project(camera, joints[j]),
                     vertices=verts[j].astype(np.float32),
                     faces=faces,
-                    hand_length_m=lengths[side],
+                    hand_length_m=lengths[hand_side],
+                    wrist_rotation=rots[j],
                 )
             )
-            meshes.append((verts[j], faces, shading[side]))
+            meshes.append((verts[j], faces, shading[hand_side]))
         rgb, mask = _render(meshes, camera, background, rng)
         frames.append(SyntheticFrame(i, i / FPS, rgb, mask, tuple(hands)))
         if progress and (i % 10 == 0 or i == num_frames - 1):

@@ -23,7 +23,8 @@ class HandTruth:
     hand model's keypoints). joints_px: (21, 2) float64 pixel projections of ``joints``.
     vertices: (V, 3) float32 metres, camera frame; faces: (F, 3) int32 (the hand model's triangles).
     hand_length_m: this hand's length, wrist crease to middle fingertip (``handmodel.hand_length``): the size
-    the reconstruction needs for depth.
+    the reconstruction needs for depth. wrist_rotation: (3, 3) the hand model's root joint orientation (camera
+    <- root frame, MANO convention of this side), as ``ReconstructedHand.wrist_rotation``.
     """
 
     side: str
@@ -32,6 +33,7 @@ class HandTruth:
     vertices: np.ndarray
     faces: np.ndarray
     hand_length_m: float
+    wrist_rotation: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)

@@ -18,6 +18,7 @@ from .local_dds import require_local_dds
 NODES = {
     "detector_node": "hand_mesh_ros.ros.detector_node",
     "reconstruction_node": "hand_mesh_ros.ros.reconstruction_node",
+    "retargeting_node": "hand_mesh_ros.ros.retargeting_node",
 }
 
 
