@@ -13,7 +13,8 @@ ASL video (no ground truth): our hands against the official MediaPipe world land
 (``asl_hand_3d.full.json``, their palm frame estimated from the landmarks, as dex-retargeting's examples do):
 agreement (median per-joint angle difference), smoothness of both, frames skipped for low confidence.
 
-Writes plots of a few retargeted joint angles to ``--out`` (default docs/images). Needs dex-retargeting
+Writes plots of a few retargeted joint angles to ``--out`` (default docs/images: it overwrites the README's
+teleop_synthetic.png and teleop_asl.png). Needs dex-retargeting
 (``pip install dex-retargeting==0.5.0 six``) and the robot URDFs (``--urdf-dir``, default ../shared/robots).
 
     python benchmarks/bench_teleop.py [--robots leap_hand allegro_hand] [--out docs/images]
@@ -63,9 +64,20 @@ def our_hands(seq: SyntheticSequence, smoothing: bool = True) -> list[TeleopHand
     out: list[TeleopHand | None] = []
     for f in seq:
         hands = rec.process_frame(f.rgb, seq.camera, f.stamp_s).hands
-        out.append(None if not hands else TeleopHand(hands[0].handedness, hands[0].track_id, hands[0].joints,
-                                                     hands[0].wrist_rotation, hands[0].confidence, f.stamp_s))
+        out.append(TeleopHand.from_reconstructed(hands[0], f.stamp_s) if hands else None)
     return out
+
+
+def joints_lag(hands: list[TeleopHand | None], seq: SyntheticSequence) -> float:
+    """Lag (frames) of the wrist-relative joints against the truth's (the joints that move by > 5 mm)."""
+    rel = np.array([h.joints - h.joints[0] for h in hands if h is not None]).reshape(len(seq), -1)
+    truth = np.array([f.hands[0].joints - f.hands[0].joints[0] for f in seq]).reshape(len(seq), -1)
+    moving = truth.std(axis=0) > 0.005
+    return lag_frames(rel[:, moving], truth[:, moving])
+
+
+def frames_text(lag: float) -> str:
+    return "-" if not np.isfinite(lag) else f"{lag:+.2f}"
 
 
 def retarget(retargeter: HandRetargeter, hands: list[TeleopHand | None], stamps: np.ndarray,
@@ -115,14 +127,15 @@ def synthetic(robots: list[str], urdf_dir: Path, palms: dict[str, np.ndarray], f
                 lag_raw = moving_lag(qr[ok], qt[ok]) if ok.all() else float("nan")
                 jit = jitter_deg(qo[ok]) - jitter_deg(qt[ok])
                 parts.append(f"{robot}: {np.median(diff):.1f} deg (p90 {np.percentile(diff, 90):.1f}), lag "
-                             f"{lag:+.2f} (raw {lag_raw:+.2f}), jitter {jit:+.2f} (raw "
+                             f"{frames_text(lag)} (raw {frames_text(lag_raw)}), jitter {jit:+.2f} (raw "
                              f"{jitter_deg(qr[ok]) - jitter_deg(qt[ok]):+.2f})")
                 if not plotted and robot == robots[0] and side == "right" and motion == "lateral":
                     plot(plot_dir / "teleop_synthetic.png", f"{robot} ({side}), '{motion}' sequence: truth vs ours",
                          qt, qo, r.joint_names(side), ("truth", "ours"))  # type: ignore[arg-type]
                     plotted = True
             print(f"  {side:5s} {motion:7s} found {len(found)}/{len(seq)} (wrong side {wrong_side}); wrist "
-                  f"{wrist:.1f} deg; " + "; ".join(parts))
+                  f"{wrist:.1f} deg; raw wrist-relative joints lag {joints_lag(raw, seq):+.2f} frames; "
+                  + "; ".join(parts))
 
 
 def asl(robots: list[str], urdf_dir: Path, palms: dict[str, np.ndarray], plot_dir: Path) -> None:
@@ -136,8 +149,7 @@ def asl(robots: list[str], urdf_dir: Path, palms: dict[str, np.ndarray], plot_di
     sides = []
     for i, rgb in enumerate(frames):
         hands = rec.process_frame(rgb, cam, i / ASL_FPS).hands
-        ours.append(None if not hands else TeleopHand(hands[0].handedness, hands[0].track_id, hands[0].joints,
-                                                      hands[0].wrist_rotation, hands[0].confidence, i / ASL_FPS))
+        ours.append(TeleopHand.from_reconstructed(hands[0], i / ASL_FPS) if hands else None)
         if hands:
             sides.append(hands[0].handedness)
     side = max(set(sides), key=sides.count)

@@ -1,4 +1,4 @@
-"""Start hand_mesh_ros: the detector and reconstruction nodes, optionally RViz.
+"""Start hand_mesh_ros: the detector and reconstruction nodes, optionally RViz and the retargeting node.
 
     ros2 launch hand_mesh_ros hand_mesh.launch.py image:=/camera/color/image_raw \
         camera_info:=/camera/color/camera_info rviz:=true
@@ -7,7 +7,8 @@ Arguments: image, camera_info (topics), namespace, config_file (parameters YAML)
 (auto|onnxruntime|torch|tensorrt), device (auto|cpu|cuda[:N]), precision (fp16|fp32|int8, TensorRT),
 model_variant (full|lite), use_sim_time (true|false: follow /clock, e.g. under `ros2 bag play --clock`),
 rviz (true|false), teleop_robot (empty: off; e.g. leap_hand or allegro_hand: also start the retargeting node,
-which needs dex-retargeting), teleop_urdf_dir (the folder the robot config's URDF path is relative to).
+which needs dex-retargeting; it sets the node's robot parameter), teleop_urdf_dir (the folder the robot
+config's URDF path is relative to, best absolute; empty: the config file's urdf_dir).
 
     ros2 launch hand_mesh_ros hand_mesh.launch.py teleop_robot:=leap_hand teleop_urdf_dir:=$HOME/dex-urdf/robots/hands
 """
@@ -77,16 +78,20 @@ def generate_launch_description() -> LaunchDescription:
             remappings=[("image", image), ("camera_info", camera_info)],
             output="screen",
         ),
-        Node(
+        *[Node(
             package="hand_mesh_ros",
             executable="retargeting_node",
             name="hand_retargeting",
             namespace=namespace,
-            parameters=[config_file, {"robot": LaunchConfiguration("teleop_robot"),
-                                      "urdf_dir": LaunchConfiguration("teleop_urdf_dir")}, sim_time],
+            parameters=[config_file, teleop_params, sim_time],
             output="screen",
-            condition=IfCondition(PythonExpression(["'", LaunchConfiguration("teleop_robot"), "' != ''"])),
-        ),
+            condition=IfCondition(PythonExpression(
+                ["'", LaunchConfiguration("teleop_robot"), "' != '' and ('", LaunchConfiguration("teleop_urdf_dir"),
+                 "' != '') == ", str(with_dir)])),
+        ) for with_dir, teleop_params in (
+            (True, {"robot": LaunchConfiguration("teleop_robot"), "urdf_dir": LaunchConfiguration("teleop_urdf_dir")}),
+            (False, {"robot": LaunchConfiguration("teleop_robot")}),  # urdf_dir from the config file
+        )],
         Node(
             package="rviz2",
             executable="rviz2",

@@ -97,6 +97,14 @@ def test_skips_resets_and_settings(palms: dict[str, np.ndarray]) -> None:
     assert r._sides["right"].track_id is None
     with pytest.raises(ValueError, match="min_confidence"):
         HandRetargeter("leap_hand", ROBOTS_DIR, palms, sides=("right",), min_confidence=2.0)
+    with pytest.raises(ValueError, match="side must be"):
+        TeleopHand("Right", 1, t.joints, t.wrist_rotation, 0.9, 0.0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="confidence must be in"):
+        TeleopHand("right", 1, t.joints, t.wrist_rotation, 2.0, 0.0)
+    with pytest.raises(ValueError, match="not a rotation matrix"):
+        TeleopHand("right", 1, t.joints, 2 * t.wrist_rotation, 0.9, 0.0)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        retargeting_keypoints(np.full((21, 3), np.nan), t.wrist_rotation, "right", palms["right"])
     with pytest.raises(ValueError, match="robot must be one of"):
         HandRetargeter("wooden_hand", ROBOTS_DIR, palms, sides=("right",))
     with pytest.raises(TeleopUnavailableError, match="URDF folder"):

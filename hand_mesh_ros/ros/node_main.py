@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 import rclpy
+from rclpy.exceptions import InvalidParameterValueException
 from rclpy.executors import ExternalShutdownException
 from rclpy.lifecycle import TransitionCallbackReturn
 
@@ -55,7 +56,8 @@ def run(make_node: Callable[[], Any]) -> int:
     try:
         try:
             node = make_node()
-        except ValueError as exc:  # a parameter refused at start-up (invalid, or removed): say why, exit 1
+        except (ValueError, InvalidParameterValueException) as exc:  # a parameter refused at start-up (invalid,
+            # out of its declared range, or removed): say why, exit 1
             if stop.requested:
                 return 0
             print(f"[FATAL] cannot start: {exc}", file=sys.stderr, flush=True)

@@ -116,11 +116,18 @@ class RetargetingNode(ManagedNode):
             self._retargeter.min_confidence, self._retargeter.reset_after_s = cfg.min_confidence, cfg.reset_after_s
         try:
             stamp = stamp_seconds(msg)
-            hands = [teleop_hand(h, stamp) for h in msg.hands]
-            unknown = sum(h is None for h in hands)
-            if unknown:
-                self._health.event("unknown_handedness", f"{unknown} hand(s) without a side")
-            step = self._retargeter.step([h for h in hands if h is not None], stamp)
+            hands = []
+            for h in msg.hands:
+                try:
+                    hand = teleop_hand(h, stamp)
+                except ValueError as exc:  # non-finite joints, a zero quaternion, a confidence out of [0, 1]
+                    self._health.error("bad_hand", f"hand {h.id}: {exc}")
+                    continue
+                if hand is None:
+                    self._health.event("unknown_handedness", f"hand {h.id} has no side")
+                else:
+                    hands.append(hand)
+            step = self._retargeter.step(hands, stamp)
             for reason, n in step.skipped.items():
                 self._health.event(reason, SKIP_REASONS[reason], n)
             by_side = {SIDES.get(int(h.handedness)): h for h in msg.hands}

@@ -11,7 +11,8 @@ the wrist, y normal to the plane of wrist, index MCP and middle MCP, and z = x c
 side. Its examples estimate ``R_palm`` from the keypoints of every frame. We publish the hand model's root
 orientation instead (``wrist_pose``: MANO's root frame of that side, camera <- root), to which the palm frame is
 fixed: the knuckles do not move relative to MANO's root joint. So ``R_palm = R_wrist @ palm_in_root[side]``,
-with ``palm_in_root`` measured once on the hand model at rest (:func:`palm_in_root`). That is the exact transform a
+with ``palm_in_root`` measured once on the hand model at rest (:func:`palm_in_root`; per side for the model
+the reconstruction uses: :func:`~.retarget.model_palm_frames`). That is the exact transform a
 controller applies; for the left hand MANO's root axes are mirrored, which is why the recipe "rotate by the
 wrist pose" alone reverses a left hand's fingers.
 """
@@ -40,9 +41,21 @@ def _check_side(side: str) -> None:
 
 def _check_joints(joints: np.ndarray) -> np.ndarray:
     j = np.asarray(joints, dtype=np.float64)
-    if j.shape[-2:] != (21, 3) or not np.all(np.isfinite(j)):
-        raise ValueError(f"joints must be finite (..., 21, 3) metres, got shape {j.shape}")
+    if j.shape[-2:] != (21, 3):
+        raise ValueError(f"joints must have shape (..., 21, 3) metres, got {j.shape}")
+    if not np.all(np.isfinite(j)):
+        raise ValueError("joints must be finite (NaN or inf found)")
     return j
+
+
+def check_rotation(rotation: np.ndarray, name: str = "wrist_rotation") -> np.ndarray:
+    """``rotation`` as a float (3, 3) array; ValueError unless it is a rotation matrix (orthonormal, det +1)."""
+    r = np.asarray(rotation, dtype=np.float64)
+    if r.shape != (3, 3):
+        raise ValueError(f"{name} must have shape (3, 3), got {r.shape}")
+    if not (np.all(np.isfinite(r)) and np.allclose(r.T @ r, np.eye(3), atol=1e-4) and np.linalg.det(r) > 0):
+        raise ValueError(f"{name} is not a rotation matrix (not orthonormal with determinant +1)")
+    return r
 
 
 def palm_frame(joints: np.ndarray) -> np.ndarray:
@@ -77,9 +90,7 @@ def retargeting_keypoints(joints: np.ndarray, wrist_rotation: np.ndarray, side: 
     ``wrist_rotation`` (3, 3, camera <- model root) in the camera frame, as published."""
     _check_side(side)
     j = _check_joints(joints)
-    r = np.asarray(wrist_rotation, dtype=np.float64)
-    if r.shape != (3, 3) or not np.allclose(r.T @ r, np.eye(3), atol=1e-4):
-        raise ValueError(f"wrist_rotation must be a (3, 3) rotation matrix, got {r.shape}")
+    r = check_rotation(wrist_rotation)
     return (j - j[WRIST]) @ (r @ palm_in_root_frame) @ OPERATOR_TO_MANO[side]
 
 

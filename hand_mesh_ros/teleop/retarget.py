@@ -14,14 +14,16 @@ default (``low_pass_alpha`` -1): our hands are already filtered without lag, and
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import ConfigurationError
-from .frames import Side, palm_in_root, retargeting_keypoints
+from .frames import Side, check_rotation, palm_in_root, retargeting_keypoints
 
 ROBOTS = ("leap_hand", "allegro_hand", "ability_hand", "inspire_hand", "schunk_svh_hand", "shadow_hand")
 RETARGETING_TYPES = ("vector", "dexpilot")
@@ -31,6 +33,9 @@ SKIP_REASONS = {
     "second_hand_of_side": "another hand of the same side is more confident and drives the robot",
 }
 INSTALL_HINT = "pip install dex-retargeting==0.5.0 six (beside the project's CPU torch)"
+
+if TYPE_CHECKING:
+    from ..reconstruction.types import ReconstructedHand
 
 
 class TeleopUnavailableError(ConfigurationError):
@@ -48,6 +53,22 @@ class TeleopHand:
     wrist_rotation: np.ndarray
     confidence: float
     stamp_s: float
+
+    def __post_init__(self) -> None:
+        if self.side not in ("right", "left"):
+            raise ValueError(f"side must be 'right' or 'left', got {self.side!r}")
+        if not 0.0 <= self.confidence <= 1.0:
+            raise ValueError(f"confidence must be in [0, 1], got {self.confidence}")
+        j = np.asarray(self.joints, dtype=np.float64)
+        if j.shape != (21, 3) or not np.all(np.isfinite(j)):
+            raise ValueError(f"joints must be finite (21, 3) metres, got shape {j.shape}")
+        check_rotation(self.wrist_rotation)
+
+    @classmethod
+    def from_reconstructed(cls, hand: ReconstructedHand, stamp_s: float) -> TeleopHand:
+        """The retargeting input of a :class:`~hand_mesh_ros.reconstruction.types.ReconstructedHand` (held ones
+        too: they carry their last confident result's confidence) seen at ``stamp_s``."""
+        return cls(hand.handedness, hand.track_id, hand.joints, hand.wrist_rotation, hand.confidence, stamp_s)
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,6 +124,9 @@ def config_path(robot: str, side: Side, retargeting_type: str = "vector") -> Pat
 class _SideRetargeter:
     def __init__(self, side: Side, path: Path, urdf_dir: Path, low_pass_alpha: float) -> None:
         config_cls = _import_dex()[0]
+        # Retargeting needs the kinematics only; URDFs shipped without their meshes (as ../shared/robots) would
+        # log one warning per missing mesh file on every start.
+        logging.getLogger("dex_retargeting.yourdfpy").setLevel(logging.ERROR)
         config_cls.set_default_urdf_dir(str(urdf_dir))
         try:
             config = config_cls.load_from_file(path, override={"low_pass_alpha": low_pass_alpha})
