@@ -45,6 +45,18 @@ def _overrides(tree: ast.AST) -> set[str]:
     return set()
 
 
+def _comprehension_dict_keys(tree: ast.AST, name: str) -> set[str]:
+    """The keys of the dict literals a comprehension variable ``name`` iterates over (a node started in variants,
+    as the retargeting node with and without urdf_dir)."""
+    keys: set[str] = set()
+    for comp in (n for n in ast.walk(tree) if isinstance(n, ast.comprehension)):
+        if name in {t.id for t in ast.walk(comp.target) if isinstance(t, ast.Name)}:
+            for d in (n for n in ast.walk(comp.iter) if isinstance(n, ast.Dict)):
+                keys |= {k.value for k in d.keys if isinstance(k, ast.Constant)}
+    assert keys, f"parameters {name!r} of a node: no dict literal found for it"
+    return keys
+
+
 def test_launch_file_references_exist() -> None:
     tree = ast.parse(LAUNCH.read_text())
     nodes = _node_calls(tree)
@@ -69,6 +81,8 @@ def test_launch_file_references_exist() -> None:
                 names |= overrides
             elif isinstance(e, ast.Dict):
                 names |= {k.value for k in e.keys if isinstance(k, ast.Constant)}
+            elif isinstance(e, ast.Name) and e.id not in ("config_file", "sim_time"):
+                names |= _comprehension_dict_keys(tree, e.id)
         declared = set(DECLARED[node_name])
         assert names <= declared, f"{node_name} does not declare {names - declared}"
     source = LAUNCH.read_text()
