@@ -36,7 +36,7 @@ from ..perception.landmark_model import LandmarkModel
 from ..perception.palm_model import PalmModel
 from ..perception.tracker import HandTracker
 from ..perception.types import HandObservation, HandRegion, PalmDetection
-from ..tracking.confidence import hand_confidence
+from ..tracking.confidence import hand_confidence, visibility
 from ..tracking.filtering import HandState
 from ..tracking.hold import HoldOutput, TrackState
 from .config import ReconstructionConfig
@@ -249,6 +249,9 @@ class HandReconstructor:
         conf = hand_confidence(keypoints, camera.project(joints),
                                detector_score=obs.palm.score if obs.palm else 1.0,
                                presence_score=float(np.clip(obs.presence, 0.0, 1.0)))
+        seen = obs.region
+        joint_conf = conf.per_joint * visibility(keypoints, camera.width, camera.height,
+                                                 (seen.cx, seen.cy, seen.w, seen.h, seen.angle))
         hand: ReconstructedHand | None = None
         fit_s = t2 - t1
         if conf.score >= cfg.confidence_threshold:
@@ -256,10 +259,10 @@ class HandReconstructor:
             translation = joints[0].copy()
             state = HandState(joints - translation, translation)
             if smooth:
-                state = track.filter(stamp_s, state, float(camera.k[0, 0]), conf.per_joint)
+                state = track.filter(stamp_s, state, float(camera.k[0, 0]), joint_conf)
             t3 = time.perf_counter()
             hand = self._hand(track, region, state.joints_cam, keypoints, fit.fit_result(self.models[track.side]
-                              .num_shape), smooth, conf.score, conf.per_joint, camera)
+                              .num_shape), smooth, conf.score, joint_conf, camera)
             fit_s += time.perf_counter() - t3
             geometry_s = (t1 - t0) + (t3 - t2)
         else:

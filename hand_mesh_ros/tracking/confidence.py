@@ -8,7 +8,9 @@ to 1 (-> 1) and combined with the palm detector score and the landmark network's
 mean, so any one of them near zero makes the hand unconfident.
 
 Per joint: ``exp(-0.5 (e / (sigma_rel * s))^2)`` with ``e`` the reprojection error (px) of the joint and ``s``
-the hand's RMS 2D spread (px), so the scale is independent of the distance to the camera.
+the hand's RMS 2D spread (px), so the scale is independent of the distance to the camera. A joint the landmark
+network placed outside the image, or outside the square region it looked at, was guessed rather than seen:
+:func:`visibility` multiplies its confidence by the same Gaussian of how far outside it lies.
 """
 
 from __future__ import annotations
@@ -78,6 +80,38 @@ def per_joint_confidence(detected_px: np.ndarray, projected_px: np.ndarray,
         z = err / (sigma_rel * spread)
     out = np.exp(-0.5 * z * z)
     return np.where(np.isfinite(out), out, 0.0)
+
+
+def outside_distance(points_px: np.ndarray, width: int, height: int,
+                     region: tuple[float, float, float, float, float] | None = None) -> np.ndarray:
+    """How far (px) each of (J, 2) points lies outside the image (pixel centres 0 .. width-1, 0 .. height-1)
+    or outside ``region`` (cx, cy, w, h, angle: a rectangle turned clockwise by angle rad on screen), whichever
+    is further; 0 inside both. (J,)."""
+    p = _as_2d(points_px, "points_px")
+    lo, hi = np.array([-0.5, -0.5]), np.array([width - 0.5, height - 0.5])
+    d = np.linalg.norm(np.maximum(np.maximum(lo - p, p - hi), 0.0), axis=-1)
+    if region is not None:
+        cx, cy, w, h, angle = region
+        c, s_ = np.cos(angle), np.sin(angle)
+        rel = p - np.array([cx, cy])
+        local = np.stack([c * rel[..., 0] + s_ * rel[..., 1], -s_ * rel[..., 0] + c * rel[..., 1]], axis=-1)
+        half = np.array([w, h]) / 2.0
+        d = np.maximum(d, np.linalg.norm(np.maximum(np.abs(local) - half, 0.0), axis=-1))
+    return d
+
+
+def visibility(points_px: np.ndarray, width: int, height: int,
+               region: tuple[float, float, float, float, float] | None = None,
+               sigma_rel: float = DEFAULT_JOINT_SIGMA_REL) -> np.ndarray:
+    """(J,) in (0, 1]: 1 for points inside the image and the region, falling as ``exp(-0.5 (d / (sigma_rel *
+    s))^2)`` with ``d`` the distance outside (:func:`outside_distance`) and ``s`` the points' RMS spread (px)."""
+    p = _as_2d(points_px, "points_px")
+    spread = float(np.sqrt(((p - p.mean(0)) ** 2).sum(-1).mean()))
+    d = outside_distance(p, width, height, region)
+    if not spread > 0:
+        return np.where(d > 0, 0.0, 1.0)
+    z = d / (sigma_rel * spread)
+    return np.exp(-0.5 * z * z)
 
 
 def hand_confidence(detected_px: np.ndarray, projected_px: np.ndarray, detector_score: float = 1.0,
