@@ -23,7 +23,8 @@ class FixedPalms:
     def __init__(self, *palms: PalmDetection) -> None:
         self.palms = list(palms)
 
-    def detect(self, image: np.ndarray, min_score: float = 0.5) -> list[PalmDetection]:
+    def detect(self, image: np.ndarray, min_score: float = 0.5, region: HandRegion | None = None
+               ) -> list[PalmDetection]:
         return list(self.palms)
 
 

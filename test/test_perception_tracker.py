@@ -42,7 +42,9 @@ class StandInPalms:
     def __init__(self, scene: Scene) -> None:
         self.scene, self.runs = scene, 0
 
-    def detect(self, image: np.ndarray, min_score: float = 0.5) -> list[PalmDetection]:
+    def detect(self, image: np.ndarray, min_score: float = 0.5, region: HandRegion | None = None
+               ) -> list[PalmDetection]:
+        assert region is None  # the tracker's default searches the whole image only
         self.runs += 1
         return [palm_at(c + self.scene.palm_offset) for c in self.scene.centres]
 

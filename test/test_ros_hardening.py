@@ -374,3 +374,30 @@ def test_repeated_stamps_are_answered_logged_and_counted(  # type: ignore[no-unt
     assert all(a is not None and len(a.hands) == n for a in answers)
     assert h.node._health.events["repeated_stamps"] == 1  # one run of equal stamps
     assert sum("]: repeated_stamps: consecutive messages on image" in m for m in h.log_lines()) == 1
+
+
+def test_detector_roi_outside_the_image_is_an_error_with_the_reason(  # type: ignore[no-untyped-def]
+        ros_context, ros_messages, converted_models, hand_frames, capfd) -> None:  # noqa: F811
+    """A detection_roi in pixels beyond the image (set for a bigger camera): the image gets no detections, and
+    the reason is logged and counted as a `detection_roi` error."""
+    from hand_mesh_ros.msg import HandDetectionArray
+    from rclpy.parameter import Parameter
+
+    from hand_mesh_ros.ros.detector_node import DetectorNode
+    from hand_mesh_ros.ros.qos import RESULTS
+
+    width = hand_frames.frames[0].shape[1]
+    node = DetectorNode(context=ros_context, parameter_overrides=[
+        Parameter("detection_roi", value=f"{width + 10},0,{width + 100},100")])
+    h = Harness(ros_context, node)
+    try:
+        h.capture_log(capfd)
+        detections: list[Any] = []
+        h.driver.create_subscription(HandDetectionArray, "hand_detections", detections.append, RESULTS)
+        h.start()
+        h.send(hand_frames.frames[0], hand_frames.camera, 10**9, wait_s=0.0)
+        h.spin(3.0, lambda: node._health.errors["detection_roi"] > 0)
+        assert node._health.errors["detection_roi"] == 1 and not detections
+        assert any("detection_roi: detection_roi" in m and "lies outside" in m for m in h.log_lines())
+    finally:
+        h.close()

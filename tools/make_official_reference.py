@@ -6,8 +6,10 @@ creates on demand; it is never a dependency of hand_mesh_ros. Usage::
     python tools/make_official_reference.py   # writes test/fixtures/mediapipe_gesture_reference.json
     python tools/make_official_reference.py --venv DIR --out FILE
 
-The same file, run by the venv's python, is the worker (``--worker reference|frames``); ``frames``
-mode is used by benchmarks/bench_perception.py to time the official runtime on an .npy stack of RGB frames.
+The same file, run by the venv's python, is the worker (``--worker reference|frames|scenes``); ``frames``
+mode is used by benchmarks/bench_perception.py to time the official runtime on an .npy stack of RGB frames,
+``scenes`` mode by benchmarks/bench_range.py (each image of an .npz a static scene of up to ``--repeats``
+frames).
 
 Handedness in the JSON is MediaPipe's raw label, which assumes a mirrored (selfie) image.
 """
@@ -143,11 +145,42 @@ def worker_frames(frames_npy: Path, out: Path, static: bool, repeats: int) -> No
     out.write_text(json.dumps({"latencies_s": latencies, "frames": results}))
 
 
+def worker_scenes(scenes_npz: Path, out: Path, frames_per_scene: int) -> None:
+    """(venv side) Each image of an .npz (``scene_<i>``, HxWx3 uint8 RGB) as a static scene: a new video-mode
+    runtime fed the image ``frames_per_scene`` times, stopping after the first frame with a hand. Writes per
+    scene the hands of that frame (or of the last), the frame index and the latencies."""
+    import mediapipe as mp
+    import numpy as np
+
+    scenes = np.load(scenes_npz)
+    names = sorted(scenes.files, key=lambda n: int(n.split("_")[1]))
+    results = []
+    for k, name in enumerate(names):
+        frame = scenes[name]
+        h, w = frame.shape[:2]
+        latencies: list[float] = []
+        hands: list[dict] = []
+        found_at = -1
+        with mp.solutions.hands.Hands(static_image_mode=False, model_complexity=1, max_num_hands=2) as runtime:
+            for i in range(frames_per_scene):
+                t0 = time.perf_counter()
+                res = runtime.process(frame)
+                latencies.append(time.perf_counter() - t0)
+                hands = _hands_to_json(res, w, h)
+                if hands:
+                    found_at = i
+                    break
+        results.append({"hands": hands, "found_at": found_at, "latencies_s": latencies})
+        if (k + 1) % 25 == 0:
+            print(f"official: {k + 1}/{len(names)} scenes", file=sys.stderr, flush=True)
+    out.write_text(json.dumps({"scenes": results}))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--venv", type=Path, default=DEFAULT_VENV)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--worker", choices=["reference", "frames"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=["reference", "frames", "scenes"], help=argparse.SUPPRESS)
     parser.add_argument("--frames", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--static", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--repeats", type=int, default=1, help=argparse.SUPPRESS)
@@ -158,6 +191,9 @@ def main() -> int:
         return 0
     if args.worker == "frames":
         worker_frames(args.frames, args.out, args.static, args.repeats)
+        return 0
+    if args.worker == "scenes":
+        worker_scenes(args.frames, args.out, args.repeats)
         return 0
     images = [*sorted((DATA / "gesture_photos").glob("*.jpg")), DATA / "mediapipe_reference" / "hands.jpg"]
     missing = [p for p in images if not p.exists()]

@@ -14,7 +14,7 @@ from .backends import InferenceBackend, device_cropper, open_converted
 from .image_checks import check_batch, check_rgb_image
 from .palm_decode import decode_palms
 from .regions import crop_region, full_image_region, image_to_crop_matrix, project_points
-from .types import PalmDetection
+from .types import HandRegion, PalmDetection
 
 # uint8 -> [0, 1]: one float32 multiply per value.
 PIXEL_SCALE = np.float32(1.0 / 255.0)
@@ -51,16 +51,19 @@ class PalmModel:
         batch = check_batch(batch, self.input_size, "palm batch")
         return _boxes_and_logits(self.backend.run(batch))
 
-    def detect(self, image: np.ndarray, min_score: float = 0.5) -> list[PalmDetection]:
-        """Palms in an HxWx3 uint8 RGB image (letterboxed to 192x192, zero border), best first, in px."""
+    def detect(self, image: np.ndarray, min_score: float = 0.5, region: HandRegion | None = None
+               ) -> list[PalmDetection]:
+        """Palms in an HxWx3 uint8 RGB image, best first, in image px. ``region``: the square part of the image
+        to look at (None: the whole image, letterboxed); it is scaled to 192x192, zero outside the image."""
         image = check_rgb_image(image)
         h, w = image.shape[:2]
+        region = full_image_region(w, h) if region is None else region
         if self._device_crops is not None:
-            to_crop = image_to_crop_matrix(full_image_region(w, h), self.input_size, (w, h))
+            to_crop = image_to_crop_matrix(region, self.input_size, (w, h))
             boxes, scores = _boxes_and_logits(self._device_crops.run(image, [to_crop], cv2.BORDER_CONSTANT))
             to_image = np.linalg.inv(to_crop.astype(np.float64))
         else:
-            crop, to_image = crop_region(image, full_image_region(w, h), self.input_size, cv2.BORDER_CONSTANT)
+            crop, to_image = crop_region(image, region, self.input_size, cv2.BORDER_CONSTANT)
             batch = getattr(self._buffers, "batch", None)
             if batch is None:
                 batch = self._buffers.batch = np.empty((1, self.input_size, self.input_size, 3), np.float32)

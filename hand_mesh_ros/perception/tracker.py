@@ -22,6 +22,7 @@ import numpy as np
 from .image_checks import check_rgb_image
 from .landmark_model import LandmarkModel, RegionLandmarks
 from .palm_model import PalmModel
+from .palm_search import PalmSearch
 from .regions import region_from_landmarks, region_from_palm, region_iou
 from .types import Handedness, HandObservation, HandRegion, PalmDetection
 
@@ -92,6 +93,11 @@ class DetectionSchedule:
         tracked = self._tracked if self._reported else 0
         return tracked == 0 or (tracked < self.max_hands and next_period)
 
+    @property
+    def tracked(self) -> int:
+        """Hands reported tracked (0 when the report went stale at the last :meth:`due`)."""
+        return self._tracked if self._reported else 0
+
     def should_detect(self, stamp_s: float | None = None) -> bool:
         """Decide for the frame at ``stamp_s`` and count it (for a caller that always follows the decision)."""
         run = self.due(stamp_s)
@@ -151,10 +157,12 @@ class HandTracker:
 
     def __init__(self, palm_model: PalmModel | None, landmark_model: LandmarkModel, *, max_hands: int = 2,
                  min_detection_score: float = 0.5, min_presence: float = 0.5, detection_mode: str = "on_demand",
-                 detect_every_n: int = 1, overlap_networks: bool = False, reattach_s: float = 0.0) -> None:
+                 detect_every_n: int = 1, overlap_networks: bool = False, reattach_s: float = 0.0,
+                 small_hands: str = "off", detection_roi: str = "") -> None:
         if max_hands < 1:
             raise ValueError(f"max_hands must be >= 1, got {max_hands}")
-        self.palm_model, self.landmark_model = palm_model, landmark_model
+        self.landmark_model = landmark_model
+        self.search = None if palm_model is None else PalmSearch(palm_model, small_hands, detection_roi)
         self.max_hands, self.min_detection_score, self.min_presence = max_hands, min_detection_score, min_presence
         self.schedule = DetectionSchedule(detection_mode, detect_every_n, max_hands)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hand-landmarks") \
@@ -167,6 +175,20 @@ class HandTracker:
         self._last_stamp: float | None = None
 
     @property
+    def palm_model(self) -> PalmModel | None:
+        """The palm detector (run through :attr:`search`), or None when palms come from the caller."""
+        return None if self.search is None else self.search.model
+
+    @palm_model.setter
+    def palm_model(self, model: PalmModel | None) -> None:
+        if model is None:
+            self.search = None
+        elif self.search is None:
+            self.search = PalmSearch(model)
+        else:
+            self.search.model = model
+
+    @property
     def tracked(self) -> dict[int, HandRegion]:
         """Track id -> region of each hand tracked into the next frame."""
         return dict(self._tracked)
@@ -176,6 +198,8 @@ class HandTracker:
         self._tracked, self._sides, self._recent = {}, {}, {}
         self._last_stamp = None
         self.schedule.reset()
+        if self.search is not None:
+            self.search.reset()
 
     def close(self) -> None:
         """Stop the worker thread of ``overlap_networks`` (the tracker cannot overlap the networks after it)."""
@@ -229,7 +253,7 @@ class HandTracker:
         if self.palm_model is None:
             raise ValueError("this tracker has no palm detector: pass palms to step()")
         image = check_rgb_image(image_rgb, "image_rgb")
-        found, _, detection_ms, landmarks_ms = self._find(image, {}, None, True)
+        found, _, detection_ms, landmarks_ms = self._find(image, {}, None, True, all_tiles=True)
         return DetectedImage([h for h, _ in found], [r for _, r in found], detection_ms, landmarks_ms)
 
     def _continued(self, hand: HandObservation, region: HandRegion) -> int:
@@ -253,7 +277,8 @@ class HandTracker:
 
     # ------------------------------------------------------------------------------------------------ pieces
     def _find(self, image: np.ndarray, tracked: dict[int, HandRegion], palms: list[PalmDetection] | None,
-              detect: bool) -> tuple[list[tuple[HandObservation, HandRegion]], list[int], float, float]:
+              detect: bool, all_tiles: bool = False
+              ) -> tuple[list[tuple[HandObservation, HandRegion]], list[int], float, float]:
         """Associate, run the landmarks, dedupe: (hand, next frame's region) pairs, tracked hands first, and
         the tracked ids that converged on a hand found before them."""
         ids = list(tracked)
@@ -263,8 +288,9 @@ class HandTracker:
         if detect and regions and self._worker is not None:
             pending = self._worker.submit(self.landmark_model.process_regions, image, regions)
         if detect:
-            assert self.palm_model is not None
-            palms = self.palm_model.detect(image, self.min_detection_score)
+            assert self.search is not None
+            palms = self.search.detect(image, self.min_detection_score, self.max_hands - len(regions), all_tiles,
+                                       alternate=not regions)
         t1 = time.perf_counter()
         new: list[tuple[HandRegion, PalmDetection]] = []
         for palm in palms or []:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ..errors import InvalidSettingError
 from ..handmodel.hand_length import DEFAULT_HAND_LENGTH_M, MAX_HAND_LENGTH_M, MIN_HAND_LENGTH_M
+from ..perception.palm_search import SMALL_HAND_MODES, parse_roi
 from ..perception.tracker import MODES
 from ..settings import check_device, refusing_removed, setting, validate
 
@@ -42,6 +43,21 @@ class DetectionSettings(ModelSettings):
     detect_every_n: int = setting(10, "every_n mode: the period in frames; on_demand mode: how often to look "
                                   "for more hands while some but fewer than max_hands are tracked (with none "
                                   "tracked the detector runs on every frame).", 1, 1000)
+    small_hands: str = setting("auto", "Also search for hands too small for the whole-image palm detector (under "
+                               "about a tenth of the image's long side: beyond ~1.3 m from a 70-degree camera): "
+                               "each detection frame that found fewer palms than wanted also searches one tile of "
+                               "the image, in turn. auto = tiles3; tilesN: N tiles along the long side; off.",
+                               choices=SMALL_HAND_MODES)
+    detection_roi: str = setting("", "Where new hands are looked for: 'x0,y0,x1,y1', normalised to [0, 1] when "
+                                 "all four are <= 1, else pixels; empty: the whole image. Tracked hands are "
+                                 "followed anywhere.")
+
+    def __post_init__(self) -> None:  # the ROI's format (its size is checked against each image)
+        super().__post_init__()
+        try:
+            parse_roi(self.detection_roi)
+        except ValueError as exc:
+            raise InvalidSettingError(f"invalid settings: {exc}") from None
 
 
 # Settings that no longer exist, with what replaces them: a file or launch argument that still sets one is

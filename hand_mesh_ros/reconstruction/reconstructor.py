@@ -34,6 +34,7 @@ from ..handmodel.model import HandModel
 from ..perception.image_checks import check_rgb_image
 from ..perception.landmark_model import LandmarkModel
 from ..perception.palm_model import PalmModel
+from ..perception.palm_search import PalmSearch
 from ..perception.tracker import HandTracker
 from ..perception.types import HandObservation, HandRegion, PalmDetection
 from ..tracking.confidence import hand_confidence, visibility
@@ -75,7 +76,8 @@ class HandReconstructor:
                                    self.landmark_model, max_hands=cfg.max_hands,
                                    min_detection_score=cfg.min_detection_score, min_presence=cfg.min_presence,
                                    detection_mode=cfg.detection_mode, detect_every_n=cfg.detect_every_n,
-                                   reattach_s=cfg.hold_time_s)
+                                   reattach_s=cfg.hold_time_s, small_hands=cfg.small_hands,
+                                   detection_roi=cfg.detection_roi)
         self.models: dict[str, HandModel] = {}
         self.fitters: dict[str, CameraSpaceFitter] = {}
         self.refitters: dict[str, HandFitter] = {}
@@ -107,6 +109,8 @@ class HandReconstructor:
         schedule = tracker.schedule
         schedule.mode, schedule.every_n, schedule.max_hands = (config.detection_mode, config.detect_every_n,
                                                                config.max_hands)
+        if tracker.search is not None:
+            tracker.search = PalmSearch(tracker.search.model, config.small_hands, config.detection_roi)
         if (config.hand_length_m, config.fit_iterations) != (self.config.hand_length_m, self.config.fit_iterations):
             self._build_fitters(config)
         self.config = config

@@ -19,6 +19,7 @@ from hand_mesh_ros.msg import HandDetectionArray
 
 from ..errors import ConfigurationError
 from ..perception.palm_model import PalmModel
+from ..perception.palm_search import PalmSearch
 from ..perception.tracker import DetectionSchedule
 from . import params
 from .detection_msgs import palms_to_msg
@@ -55,6 +56,7 @@ class DetectorNode(ManagedNode):
                                     f"{traceback.format_exc()}")
             return TransitionCallbackReturn.FAILURE
         self._schedule = self._new_schedule()
+        self._search = PalmSearch(self._model, self.cfg.small_hands, self.cfg.detection_roi)
         self.add_output("detections", HandDetectionArray, "hand_detections", RESULTS)
         self._health = NodeHealth(self, "palm detection")
         self._health.extra["backend"] = self._model.backend.name
@@ -74,6 +76,7 @@ class DetectorNode(ManagedNode):
         result = super().on_activate(state)
         assert self._health is not None
         self._schedule.reset()  # a new activation is a new stream
+        self._search.reset()
         self._image_size = None
         self._image_clock = StreamClock("image", on_event=self._health.event)
         self._to_rgb = self.subscribe_images(self.cfg.image_transport, self._on_image)
@@ -96,6 +99,8 @@ class DetectorNode(ManagedNode):
             self._reread = False
             self.cfg = params.read(self, DetectorConfig)
             self._schedule = self._new_schedule()
+            assert self._model is not None
+            self._search = PalmSearch(self._model, self.cfg.small_hands, self.cfg.detection_roi)
             self.get_logger().info("parameters applied: the detection schedule starts over")
         self._image_clock.seconds(msg)  # logs and counts repeated stamps and steps back (the schedule restarts on them)
         try:
@@ -109,11 +114,15 @@ class DetectorNode(ManagedNode):
             if self._schedule.should_detect(stamp_seconds(msg)):
                 rgb = self._to_rgb(msg)
                 self._image_size = (rgb.shape[1], rgb.shape[0])
-                palms = self._model.detect(rgb, self.cfg.min_detection_score)[: self.cfg.max_hands]
+                tracked = self._schedule.tracked
+                palms = self._search.detect(rgb, self.cfg.min_detection_score, self.cfg.max_hands - tracked,
+                                            alternate=tracked == 0)[: self.cfg.max_hands]
             self._pubs["detections"].publish(palms_to_msg(msg.header, palms))
             self._health.frame_out(time.monotonic() - t0)
         except ImageConversionError as exc:
             self._health.error("bad_image", str(exc))
+        except ValueError as exc:  # a detection_roi that lies outside this image
+            self._health.error("detection_roi", str(exc))
         except Exception as exc:  # never take the node down for one frame
             self._health.error("internal", repr(exc))
 
