@@ -17,7 +17,7 @@ def test_roi_and_tiles() -> None:
             parse_roi(bad)
     assert roi_pixels((0.25, 0.0, 0.75, 0.5), 640, 480) == (160.0, 0.0, 480.0, 240.0)
     assert roi_pixels((100.0, 50.0, 2000.0, 300.0), 640, 480) == (100.0, 50.0, 640.0, 300.0)  # pixels, clipped
-    with pytest.raises(ValueError, match="outside"):
+    with pytest.raises(ValueError, match="covers less than a pixel"):
         roi_pixels((700.0, 0.0, 800.0, 100.0), 640, 480)
     assert tiles_per_side("off") == 0 and tiles_per_side("auto") == 3 and tiles_per_side("tiles4") == 4
     for w, h in ((640, 480), (1280, 720), (384, 683)):
@@ -133,3 +133,29 @@ def test_detection_roi_limits_where_new_hands_are_found(prepared: None) -> None:
 
     with pytest.raises(InvalidSettingError, match="detection_roi"):
         ReconstructionConfig(detection_roi="0,0,1")
+
+
+def test_process_image_searches_every_tile_of_a_photo(prepared: None) -> None:
+    """A single photo with a far hand: found by process_image with small_hands on (every tile at once), not
+    off; and a stream handled by the same reconstructor carries on with its own turn of tiles."""
+    from hand_mesh_ros.evaluation.scenes import scaled_scene
+    from hand_mesh_ros.geometry.camera import CameraModel
+    from hand_mesh_ros.perception.model_cache import ModelNotConvertedError
+    from hand_mesh_ros.reconstruction import HandReconstructor, ReconstructionConfig
+    from hand_mesh_ros.synthetic import load_or_make_sequence
+
+    frame = load_or_make_sequence(num_frames=30, motion="lateral")[0]
+    span = float(np.ptp(frame.hands[0].joints_px, axis=0).max()) / 640.0
+    scene, _ = scaled_scene(frame.rgb, 0.06 / span)
+    camera = CameraModel.pinhole(640, 480, 600.0)
+    try:
+        on = HandReconstructor(ReconstructionConfig(small_hands="auto"))
+        off = HandReconstructor(ReconstructionConfig(small_hands="off"))
+    except ModelNotConvertedError as exc:
+        pytest.skip(f"perception models not converted: {exc}")
+    assert len(off.process_image(scene, camera).hands) == 0
+    search = on.tracker.search
+    assert search is not None
+    turn = (search._next_tile, search._tile_turn)
+    assert len(on.process_image(scene, camera).hands) == 1
+    assert (search._next_tile, search._tile_turn) == turn  # the stream's state is left alone

@@ -172,7 +172,7 @@ def worker_scenes(scenes_npz: Path, out: Path, frames_per_scene: int) -> None:
                     break
         results.append({"hands": hands, "found_at": found_at, "latencies_s": latencies})
         if (k + 1) % 25 == 0:
-            print(f"official: {k + 1}/{len(names)} scenes", file=sys.stderr, flush=True)
+            print(f"official runtime: {k + 1} of {len(names)} scenes processed", file=sys.stderr, flush=True)
     out.write_text(json.dumps({"scenes": results}))
 
 

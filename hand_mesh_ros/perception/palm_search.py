@@ -58,8 +58,8 @@ def parse_roi(text: str) -> tuple[float, float, float, float] | None:
 
 def roi_pixels(roi: tuple[float, float, float, float] | None, width: int, height: int
                ) -> tuple[float, float, float, float]:
-    """The ROI in pixels clipped to the image (normalised when all four values are <= 1); the whole image for
-    None. Raises ValueError when it lies outside the image."""
+    """The ROI in pixels clipped to the image (normalised when all four values are <= 1, else all four are
+    pixels); the whole image for None. Raises ValueError when it covers less than a pixel of the image."""
     if roi is None:
         return 0.0, 0.0, float(width), float(height)
     x0, y0, x1, y1 = roi
@@ -68,7 +68,8 @@ def roi_pixels(roi: tuple[float, float, float, float] | None, width: int, height
     x0, x1 = max(0.0, x0), min(float(width), x1)
     y0, y1 = max(0.0, y0), min(float(height), y1)
     if x1 - x0 < 1 or y1 - y0 < 1:
-        raise ValueError(f"detection_roi {roi} lies outside the {width}x{height} image")
+        raise ValueError(f"detection_roi {roi} covers less than a pixel of the {width}x{height} image (read as "
+                         "pixels: a normalised ROI needs all four values <= 1)")
     return x0, y0, x1, y1
 
 

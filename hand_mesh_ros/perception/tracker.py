@@ -289,8 +289,10 @@ class HandTracker:
             pending = self._worker.submit(self.landmark_model.process_regions, image, regions)
         if detect:
             assert self.search is not None
-            palms = self.search.detect(image, self.min_detection_score, self.max_hands - len(regions), all_tiles,
-                                       alternate=not regions)
+            # a single photo (all_tiles) pays for its tiles only when the whole image shows no palm at all
+            wanted = 1 if all_tiles else self.max_hands - len(regions)
+            palms = self.search.detect(image, self.min_detection_score, wanted, all_tiles,
+                                       alternate=not regions and not all_tiles)
         t1 = time.perf_counter()
         new: list[tuple[HandRegion, PalmDetection]] = []
         for palm in palms or []:

@@ -44,13 +44,14 @@ class DetectionSettings(ModelSettings):
                                   "for more hands while some but fewer than max_hands are tracked (with none "
                                   "tracked the detector runs on every frame).", 1, 1000)
     small_hands: str = setting("auto", "Also search for hands too small for the whole-image palm detector (under "
-                               "about a tenth of the image's long side: beyond ~1.3 m from a 70-degree camera): "
-                               "each detection frame that found fewer palms than wanted also searches one tile of "
-                               "the image, in turn. auto = tiles3; tilesN: N tiles along the long side; off.",
-                               choices=SMALL_HAND_MODES)
+                               "about a tenth of the image's long side: beyond ~1.4 m from a 70-degree camera) on "
+                               "square tiles, one per detection frame, in turn: with nothing tracked the whole "
+                               "image and a tile take turns; while hands are tracked, a frame that looks for more "
+                               "searches the whole image and, if it found too few, a tile. auto = tiles3; tilesN: N "
+                               "tiles along the long side; off.", choices=SMALL_HAND_MODES)
     detection_roi: str = setting("", "Where new hands are looked for: 'x0,y0,x1,y1', normalised to [0, 1] when "
-                                 "all four are <= 1, else pixels; empty: the whole image. Tracked hands are "
-                                 "followed anywhere.")
+                                 "all four are <= 1, else all four in pixels; empty: the whole image. Tracked "
+                                 "hands are followed anywhere.")
 
     def __post_init__(self) -> None:  # the ROI's format (its size is checked against each image)
         super().__post_init__()

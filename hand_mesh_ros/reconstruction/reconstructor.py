@@ -130,7 +130,8 @@ class HandReconstructor:
     def process_image(self, image_rgb: np.ndarray, camera: CameraModel) -> FrameResult:
         """Reconstruct the hands in one HxWx3 uint8 RGB photo that has nothing to do with any other call.
 
-        The palm detector looks at the whole image every time; the tracks, the tracker and the temporal
+        The palm detector looks at the whole image (or ``detection_roi``) every time and, with ``small_hands``
+        on, at every tile when that found no palm; the tracks, the tracker and the temporal
         filters are neither used nor changed (a stream handled with :meth:`process_frame` carries on
         unaffected), and nothing is held. Each fit starts cold. The hands' ``track_id`` numbers them within
         this result only (1, 2, ...); ``stamp_s`` is 0 and ``tracked_regions`` is empty (nothing is tracked).
@@ -180,7 +181,8 @@ class HandReconstructor:
 
         ``palms``: the detector's palms for this frame (an empty list: it ran and found none), or None to
         use the built-in palm detector when one is due (or not at all when constructed without one).
-        Raises ValueError/TypeError for an invalid image or an image size that does not match the camera.
+        Raises ValueError/TypeError for an invalid image, an image size that does not match the camera, or a
+        ``detection_roi`` that covers no pixel of the image.
         """
         t0 = time.perf_counter()
         image = check_rgb_image(image_rgb, "image_rgb")
