@@ -23,6 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from hand_mesh_ros.evaluation.temporal import lag_frames
 from hand_mesh_ros.geometry.camera import CameraModel
 from hand_mesh_ros.geometry.dgp import locate_hand
 from hand_mesh_ros.paths import data_dir
@@ -44,20 +45,6 @@ def zero_phase_reference(x: np.ndarray, sigma_frames: float = 2.0) -> np.ndarray
     k /= k.sum()
     pad = np.pad(x, ((r, r), (0, 0)), mode="reflect")
     return np.stack([np.convolve(pad[:, i], k, mode="valid") for i in range(x.shape[1])], axis=1)
-
-
-def lag_frames(filtered: np.ndarray, reference: np.ndarray, max_lag: float = 4.0,
-               step: float = 0.05) -> float:
-    """Shift s (frames) minimising |filtered(t) - reference(t - s)|^2: positive s = filtered is late."""
-    t = np.arange(len(reference), dtype=np.float64)
-    margin = int(np.ceil(max_lag)) + 5
-    best, best_s = np.inf, 0.0
-    for s in np.arange(-max_lag, max_lag + 1e-9, step):
-        shifted = np.stack([np.interp(t - s, t, reference[:, i]) for i in range(reference.shape[1])], axis=1)
-        err = float(((filtered - shifted)[margin:-margin] ** 2).sum())
-        if err < best:
-            best, best_s = err, float(s)
-    return best_s
 
 
 def run_states(joints: np.ndarray, trans: np.ndarray,

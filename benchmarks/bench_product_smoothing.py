@@ -14,8 +14,9 @@ camera with f = image height, principal point at the centre (the video's intrins
 from __future__ import annotations
 
 import numpy as np
-from bench_geometry_smoothing import lag_frames, mean_acceleration, zero_phase_reference
+from bench_geometry_smoothing import mean_acceleration, zero_phase_reference
 
+from hand_mesh_ros.evaluation.temporal import lag_frames
 from hand_mesh_ros.geometry.camera import CameraModel
 from hand_mesh_ros.paths import data_dir
 from hand_mesh_ros.reconstruction import HandReconstructor, ReconstructionConfig

@@ -60,8 +60,14 @@ def axis_angle_to_matrix(aa: np.ndarray) -> np.ndarray:
     q = np.empty((*aa.shape[:-1], 4))
     np.cos(h, out=q[..., 0])
     np.multiply((0.5 * np.sin(h) / h)[..., None], aa, out=q[..., 1:])
+    return quaternion_to_matrix(q)
+
+
+def quaternion_to_matrix(q: np.ndarray) -> np.ndarray:
+    """(..., 4) unit quaternions (w, x, y, z) -> (..., 3, 3) rotation matrices (R = vec(q q^T) @ _QUAT_TO_R)."""
+    q = np.asarray(q, dtype=np.float64)
     qq = q[..., :, None] * q[..., None, :]
-    return (qq.reshape(*aa.shape[:-1], 16) @ _QUAT_TO_R).reshape(*aa.shape, 3)
+    return (qq.reshape(*q.shape[:-1], 16) @ _QUAT_TO_R).reshape(*q.shape[:-1], 3, 3)
 
 
 def log_small(r: np.ndarray) -> np.ndarray:

@@ -21,6 +21,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 from hand_mesh_ros.msg import Hand, HandArray, MeshTopology
 
 from ..handmodel.constants import KEYPOINT_PARENTS
+from ..handmodel.rotations import quaternion_to_matrix
 from ..reconstruction.types import ReconstructedHand
 from .fast_cdr import sentinel, serialize_with_points
 
@@ -58,12 +59,7 @@ def matrix_from_quaternion(q: np.ndarray) -> np.ndarray:
     n = float(np.linalg.norm(v))
     if v.shape != (4,) or not np.isfinite(n) or n < 1e-9:
         raise ValueError(f"not a rotation quaternion: {q}")
-    x, y, z, w = v / n
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
-    ])
+    return quaternion_to_matrix(v[[3, 0, 1, 2]] / n)
 
 
 def side_names(hands: Sequence[ReconstructedHand]) -> list[str]:

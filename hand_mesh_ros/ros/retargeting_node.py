@@ -130,19 +130,17 @@ class RetargetingNode(ManagedNode):
             step = self._retargeter.step(hands, stamp)
             for reason, n in step.skipped.items():
                 self._health.event(reason, SKIP_REASONS[reason], n)
-            by_side = {SIDES.get(int(h.handedness)): h for h in msg.hands}
+            by_id = {int(h.id): h for h in msg.hands}
             for cmd in step.commands:
                 joints = JointState()
                 joints.header = msg.header
                 joints.name = list(cmd.joint_names)
                 joints.position = [float(v) for v in cmd.positions]
                 self._pubs[f"joints_{cmd.side}"].publish(joints)
-                source = next((h for h in msg.hands if int(h.id) == cmd.track_id), by_side.get(cmd.side))
-                if source is not None:
-                    pose = PoseStamped()
-                    pose.header = msg.header
-                    pose.pose = source.wrist_pose
-                    self._pubs[f"wrist_{cmd.side}"].publish(pose)
+                pose = PoseStamped()
+                pose.header = msg.header
+                pose.pose = by_id[cmd.track_id].wrist_pose  # the hand that drove this command
+                self._pubs[f"wrist_{cmd.side}"].publish(pose)
             if step.commands:
                 self._health.frame_out(time.monotonic() - t0)
             else:

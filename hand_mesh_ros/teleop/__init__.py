@@ -1,7 +1,7 @@
 """Teleoperation: our hands in the frames a retargeting controller expects, and robot hands driven by
 dex-retargeting (optional dependency). No ROS; the ROS node is ``ros/retargeting_node.py``."""
 
-from .frames import OPERATOR_TO_MANO, keypoints_from_palm_frame, palm_frame, palm_in_root, retargeting_keypoints
+from .frames import OPERATOR_TO_MANO, keypoints_from_palm_frame, palm_frame, retargeting_keypoints
 from .retarget import (
     ROBOTS,
     SKIP_REASONS,
@@ -27,6 +27,5 @@ __all__ = [
     "keypoints_from_palm_frame",
     "model_palm_frames",
     "palm_frame",
-    "palm_in_root",
     "retargeting_keypoints",
 ]

@@ -8,13 +8,13 @@ constant per-side "operator to MANO" rotation:
 
 where ``R_palm`` (camera <- palm, columns = axes) has x along the palm from the middle finger's knuckle (MCP) to
 the wrist, y normal to the plane of wrist, index MCP and middle MCP, and z = x cross y pointing to the index
-side. Its examples estimate ``R_palm`` from the keypoints of every frame. We publish the hand model's root
-orientation instead (``wrist_pose``: MANO's root frame of that side, camera <- root), to which the palm frame is
-fixed: the knuckles do not move relative to MANO's root joint. So ``R_palm = R_wrist @ palm_in_root[side]``,
-with ``palm_in_root`` measured once on the hand model at rest (:func:`palm_in_root`; per side for the model
-the reconstruction uses: :func:`~.retarget.model_palm_frames`). That is the exact transform a
-controller applies; for the left hand MANO's root axes are mirrored, which is why the recipe "rotate by the
-wrist pose" alone reverses a left hand's fingers.
+side. Its examples estimate ``R_palm`` from the keypoints of every frame, so it tilts a little as the fingers
+flex (the knuckle keypoints move with them: up to 13 degrees on our rendered test motions). We use the hand
+model's root orientation instead (``wrist_pose``: MANO's root frame of that side, camera <- root), turned by a
+constant: ``R_palm = R_wrist @ palm_in_root[side]``, with ``palm_in_root`` the palm frame of the model's
+keypoints at rest (:func:`~.retarget.model_palm_frames`), so the frame stays rigid to the wrist. That is the
+exact transform a controller applies; for the left hand MANO's root axes are mirrored, which is why the recipe
+"rotate by the wrist pose" alone reverses a left hand's fingers.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ def _check_side(side: str) -> None:
         raise ValueError(f"side must be 'right' or 'left', got {side!r}")
 
 
-def _check_joints(joints: np.ndarray) -> np.ndarray:
+def check_joints(joints: np.ndarray) -> np.ndarray:
+    """``joints`` as float (..., 21, 3); ValueError for another shape or a non-finite value."""
     j = np.asarray(joints, dtype=np.float64)
     if j.shape[-2:] != (21, 3):
         raise ValueError(f"joints must have shape (..., 21, 3) metres, got {j.shape}")
@@ -62,7 +63,7 @@ def palm_frame(joints: np.ndarray) -> np.ndarray:
     """The palm frame (..., 3, 3) (columns x, y, z in the joints' frame) of (..., 21, 3) keypoints: x from the
     middle MCP to the wrist in the palm plane, y the normal of the plane through wrist, index MCP and middle MCP
     (least squares), z = x cross y on the index side. Raises ValueError for collinear palm keypoints."""
-    j = _check_joints(joints)
+    j = check_joints(joints)
     palm = j[..., [WRIST, INDEX_MCP, MIDDLE_MCP], :]
     centred = palm - palm.mean(axis=-2, keepdims=True)
     normal = np.linalg.svd(centred)[2][..., 2, :]  # the direction of least spread
@@ -77,19 +78,13 @@ def palm_frame(joints: np.ndarray) -> np.ndarray:
     return np.stack([x, normal * flip, z * flip], axis=-1)
 
 
-def palm_in_root(rest_joints: np.ndarray) -> np.ndarray:
-    """The palm frame (3, 3) in the hand model's root frame, from its (21, 3) keypoints with the root at identity
-    orientation (any finger pose: the palm keypoints are rigid to the root)."""
-    return palm_frame(rest_joints)
-
-
 def retargeting_keypoints(joints: np.ndarray, wrist_rotation: np.ndarray, side: str,
                           palm_in_root_frame: np.ndarray) -> np.ndarray:
     """The (21, 3) keypoints dex-retargeting's vector and DexPilot retargeters take for this ``side``: wrist-
     relative, in its palm frame, turned to its MANO convention (metres). ``joints`` (21, 3) and
     ``wrist_rotation`` (3, 3, camera <- model root) in the camera frame, as published."""
     _check_side(side)
-    j = _check_joints(joints)
+    j = check_joints(joints)
     r = check_rotation(wrist_rotation)
     return (j - j[WRIST]) @ (r @ palm_in_root_frame) @ OPERATOR_TO_MANO[side]
 
@@ -98,5 +93,5 @@ def keypoints_from_palm_frame(joints: np.ndarray, side: str) -> np.ndarray:
     """The same (21, 3) keypoints with the palm frame estimated from the keypoints themselves, as
     dex-retargeting's examples do with MediaPipe landmarks (for comparisons; the product uses the wrist pose)."""
     _check_side(side)
-    j = _check_joints(joints)
+    j = check_joints(joints)
     return (j - j[WRIST]) @ palm_frame(j) @ OPERATOR_TO_MANO[side]

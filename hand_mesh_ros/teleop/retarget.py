@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ConfigurationError
-from .frames import Side, check_rotation, palm_in_root, retargeting_keypoints
+from .frames import Side, check_joints, check_rotation, palm_frame, retargeting_keypoints
 
 ROBOTS = ("leap_hand", "allegro_hand", "ability_hand", "inspire_hand", "schunk_svh_hand", "shadow_hand")
 RETARGETING_TYPES = ("vector", "dexpilot")
@@ -59,9 +59,8 @@ class TeleopHand:
             raise ValueError(f"side must be 'right' or 'left', got {self.side!r}")
         if not 0.0 <= self.confidence <= 1.0:
             raise ValueError(f"confidence must be in [0, 1], got {self.confidence}")
-        j = np.asarray(self.joints, dtype=np.float64)
-        if j.shape != (21, 3) or not np.all(np.isfinite(j)):
-            raise ValueError(f"joints must be finite (21, 3) metres, got shape {j.shape}")
+        if check_joints(self.joints).shape != (21, 3):
+            raise ValueError(f"joints must be one hand's (21, 3) metres, got {np.shape(self.joints)}")
         check_rotation(self.wrist_rotation)
 
     @classmethod
@@ -161,7 +160,7 @@ class HandRetargeter:
     ``robot``: a bundled dex-retargeting robot (:data:`ROBOTS`) or a config YAML path (then ``sides`` must
     hold one side); ``urdf_dir``: the folder the configs' ``urdf_path`` entries are relative to (e.g.
     ``../shared/robots``); ``sides``: which sides drive a robot; ``palm_in_root_frames``: per side, the palm
-    frame in the hand model's root frame (:func:`~.frames.palm_in_root`); ``min_confidence``: hands below it are
+    frame in the hand model's root frame (:func:`model_palm_frames`); ``min_confidence``: hands below it are
     skipped; ``reset_after_s``: a side without a hand for longer restarts; ``low_pass_alpha``: dex-retargeting's
     output filter (-1 off, else in (0, 1]). Raises TeleopUnavailableError when dex-retargeting, a config or a
     URDF is missing, ValueError for bad settings.
@@ -252,5 +251,5 @@ def model_palm_frames(mano_dir: str = "") -> dict[str, np.ndarray]:
     for side in ("right", "left"):
         model = load_hand_model(side, mano_dir=mano_dir or None)
         rest = np.asarray(model.outputs(model(np.zeros(3)))[0].joints, dtype=np.float64)
-        frames[side] = palm_in_root(rest)
+        frames[side] = palm_frame(rest)  # the root at identity: the palm frame in the root frame
     return frames
