@@ -19,6 +19,7 @@ setup(
         "opencv-python-headless>=4.8",
         "onnxruntime>=1.17",
         "PyYAML>=6",
+        "threadpoolctl>=3.1",
     ],
     extras_require={
         # Model conversion (PyTorch is the source of truth). Install a CPU build of torch yourself first

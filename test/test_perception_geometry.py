@@ -18,7 +18,7 @@ from hand_mesh_ros.perception.regions import (
     region_iou,
 )
 from hand_mesh_ros.perception.types import HandRegion
-from hand_mesh_ros.perception.warp import fixed_point_maps, warp_perspective_u8
+from hand_mesh_ros.perception.warp import _within_int16, fixed_point_maps, warp_perspective_u8
 
 
 def test_anchor_layout() -> None:
@@ -145,6 +145,21 @@ def test_fixed_point_maps_match_per_pixel_formula(seed: int) -> None:
     xy, frac = fixed_point_maps(m, (48, 40))
     ref_xy, ref_frac = _fixed_point_maps_per_pixel(m, (48, 40))
     assert xy.dtype == np.int16 and frac.dtype == np.uint16
+    np.testing.assert_array_equal(xy, ref_xy)
+    np.testing.assert_array_equal(frac, ref_frac)
+
+
+@pytest.mark.parametrize("case", ["far", "horizon"])
+def test_fixed_point_maps_saturate_like_opencv(case: str) -> None:
+    """Grids reaching beyond int16 (a region far outside the image) or across the horizon (the perspective
+    denominator changes sign) take the saturating path, still exactly OpenCV 4's numbers."""
+    if case == "far":
+        m = np.array([[0.001, 0.0, 0.0], [0.0, 0.001, 0.0], [0.0, 0.0, 1.0]])  # output px -> 1000x input px
+    else:
+        m = np.linalg.inv(np.array([[1.0, 0.2, 3.0], [0.1, 1.0, -2.0], [0.02, -0.03, 0.3]]))
+    assert not _within_int16(np.linalg.inv(m).reshape(-1), 48, 40)  # the saturating path
+    xy, frac = fixed_point_maps(m, (48, 40))
+    ref_xy, ref_frac = _fixed_point_maps_per_pixel(m, (48, 40))
     np.testing.assert_array_equal(xy, ref_xy)
     np.testing.assert_array_equal(frac, ref_frac)
 

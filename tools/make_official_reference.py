@@ -6,10 +6,10 @@ creates on demand; it is never a dependency of hand_mesh_ros. Usage::
     python tools/make_official_reference.py   # writes test/fixtures/mediapipe_gesture_reference.json
     python tools/make_official_reference.py --venv DIR --out FILE
 
-The same file, run by the venv's python, is the worker (``--worker reference|frames|scenes``); ``frames``
-mode is used by benchmarks/bench_perception.py to time the official runtime on an .npy stack of RGB frames,
-``scenes`` mode by benchmarks/bench_range.py (each image of an .npz a static scene of up to ``--repeats``
-frames).
+The same file, run by the venv's python, is the worker (``--worker reference|serve|scenes``); ``serve``
+mode is used by benchmarks/bench_vs_mediapipe.py to time the official runtime frame by frame, taking turns
+with ours, ``scenes`` mode by benchmarks/bench_range.py (each image of an .npz a static scene of up to
+``--repeats`` frames).
 
 Handedness in the JSON is MediaPipe's raw label, which assumes a mirrored (selfie) image.
 """
@@ -124,25 +124,44 @@ def worker_reference(images: list[Path], out: Path) -> None:
     out.write_text(json.dumps(doc, separators=(",", ":")) + "\n")
 
 
-def worker_frames(frames_npy: Path, out: Path, static: bool, repeats: int) -> None:
-    """(venv side) Run the official runtime on an (N, H, W, 3) uint8 RGB stack; write outputs and
-    latencies."""
+def worker_serve(inputs_npz: Path) -> None:
+    """(venv side) Serve the benchmark that times the official runtime frame by frame beside ours.
+
+    Reads one JSON command per line on stdin and answers one JSON line on stdout:
+    ``{"op": "open", "static": bool, "max_hands": int, "cores": [int]}`` pins this process to ``cores`` and
+    starts a new runtime (``model_complexity=1``); ``{"op": "process", "key": name}`` runs it on the .npz's
+    image ``name`` (HxWx3 uint8 RGB) and answers the milliseconds ``hands.process`` took and the hands found;
+    ``{"op": "quit"}`` ends. "open" answers the runtime's version and this process's thread count.
+    """
+    import os
+
     import mediapipe as mp
     import numpy as np
 
-    frames = np.load(frames_npy)
-    h, w = frames.shape[1:3]
-    results: list[list[dict]] = []
-    latencies: list[float] = []
-    for rep in range(repeats):
-        with mp.solutions.hands.Hands(static_image_mode=static, model_complexity=1, max_num_hands=2) as hands:
-            for frame in frames:
-                t0 = time.perf_counter()
-                res = hands.process(frame)
-                latencies.append(time.perf_counter() - t0)
-                if rep == 0:
-                    results.append(_hands_to_json(res, w, h))
-    out.write_text(json.dumps({"latencies_s": latencies, "frames": results}))
+    images = dict(np.load(inputs_npz))
+    hands = None
+    for line in sys.stdin:
+        cmd = json.loads(line)
+        if cmd["op"] == "quit":
+            break
+        if cmd["op"] == "open":
+            if hands is not None:
+                hands.close()
+            os.sched_setaffinity(0, cmd["cores"])
+            hands = mp.solutions.hands.Hands(static_image_mode=cmd["static"], max_num_hands=cmd["max_hands"],
+                                             model_complexity=1)
+            reply = {"version": mp.__version__, "threads": len(os.listdir("/proc/self/task"))}
+        else:
+            assert hands is not None, "open a runtime first"
+            image = images[cmd["key"]]
+            t0 = time.perf_counter()
+            res = hands.process(image)
+            ms = (time.perf_counter() - t0) * 1e3
+            reply = {"ms": ms, "hands": len(res.multi_hand_landmarks or []),
+                     "threads": len(os.listdir("/proc/self/task"))}
+        print(json.dumps(reply), flush=True)
+    if hands is not None:
+        hands.close()
 
 
 def worker_scenes(scenes_npz: Path, out: Path, frames_per_scene: int) -> None:
@@ -180,17 +199,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--venv", type=Path, default=DEFAULT_VENV)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--worker", choices=["reference", "frames", "scenes"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=["reference", "serve", "scenes"], help=argparse.SUPPRESS)
     parser.add_argument("--frames", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--static", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--repeats", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("images", nargs="*", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker == "reference":
         worker_reference(args.images, args.out)
         return 0
-    if args.worker == "frames":
-        worker_frames(args.frames, args.out, args.static, args.repeats)
+    if args.worker == "serve":
+        worker_serve(args.frames)
         return 0
     if args.worker == "scenes":
         worker_scenes(args.frames, args.out, args.repeats)

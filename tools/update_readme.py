@@ -13,7 +13,11 @@ rendered from ``docs/figures.json`` (the measured values, kept in the repository
 - ``accuracy``: ``python -m hand_mesh_ros.evaluation.evaluate`` on all 100 images of
   ``../shared/data/handgraph_dev`` (or ``$HAND_MESH_ROS_DATA``), product pipeline at the true and the default
   hand length, and MediaPipe's own world landmarks placed by DGP at the true length for scale. Skipped, with a
-  message, when the data is absent (the JSON keeps the last measurement).
+  message, when the data is absent (the JSON keeps the last measurement);
+- ``speed``: ``benchmarks/bench_vs_mediapipe.py`` (our whole pipeline against the official runtime, frames taken
+  in turn). Skipped, with a message, without the real data or the official runtime's venv
+  (``python tools/make_official_reference.py`` creates it); ``--no-speed`` skips it too (it takes ~3 minutes
+  and wants a quiet machine).
 """
 
 from __future__ import annotations
@@ -53,8 +57,14 @@ def render_accuracy(fig: dict[str, Any]) -> str:
     return format_comparison([(run["name"], EvalSummary(**run["summary"])) for run in fig["runs"]])
 
 
+def render_speed(fig: dict[str, Any]) -> str:
+    from hand_mesh_ros.evaluation.speed import format_speed_tables
+
+    return format_speed_tables(fig)
+
+
 BLOCKS: dict[str, Callable[[dict[str, Any]], str]] = {"demo": render_demo, "video": render_demo,
-                                                      "accuracy": render_accuracy}
+                                                      "accuracy": render_accuracy, "speed": render_speed}
 MARK = re.compile(r"(<!-- figures:(\w+) -->\n)(.*?)(\n<!-- /figures:\2 -->)", re.S)
 
 
@@ -129,15 +139,30 @@ def measure_accuracy(work: Path) -> dict[str, Any] | None:
     return {"runs": runs}
 
 
+def measure_speed(work: Path) -> dict[str, Any] | None:
+    venv = Path("/tmp/mp-ref-venv")
+    if not (DATA / "gesture_photos").is_dir() or not (venv / "bin" / "python").exists():
+        print(f"[update_readme] the gesture photos or the official runtime ({venv}) are missing: the speed table "
+              "keeps its last measurement", flush=True)
+        return None
+    out = work / "speed.json"
+    _run([sys.executable, "benchmarks/bench_vs_mediapipe.py", "--json", str(out)], "speed against the official runtime")
+    return json.loads(out.read_text())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--render", action="store_true", help="only rewrite README.md from docs/figures.json")
+    parser.add_argument("--no-speed", action="store_true", help="keep the speed table's last measurement")
     args = parser.parse_args(argv)
     figures = json.loads(FIGURES.read_text()) if FIGURES.is_file() else {}
     if not args.render:
         with tempfile.TemporaryDirectory(prefix="hand_mesh_ros_figures_") as tmp:
             figures["demo"] = measure_demo(Path(tmp))
-            for name, measure in (("video", measure_video), ("accuracy", measure_accuracy)):
+            measures = [("video", measure_video), ("accuracy", measure_accuracy)]
+            if not args.no_speed:
+                measures.append(("speed", measure_speed))
+            for name, measure in measures:
                 measured = measure(Path(tmp))
                 if measured is not None:
                     figures[name] = measured

@@ -196,7 +196,7 @@ class CameraSpaceFitter:
         rms = problem.keypoint_rms(warm.reprojection)
         # a warm fit that lost the keypoints, or that shows the hand's other side (palm for back: the mirror
         # solution fits the keypoints too) compared with the 2.5D landmarks, starts again from the cues
-        turn = np.linalg.norm(matrix_to_axis_angle(np.swapaxes(problem.cue_frames[0], 1, 2) @ warm.rot_local[:, 0]),
+        turn = np.linalg.norm(matrix_to_axis_angle(problem.cue_frames[0].swapaxes(1, 2) @ warm.rot_local[:, 0]),
                               axis=-1)
         jumped = warm.cost > RESTART_COST_RATIO * init.cost  # the track's fit got much worse than last frame
         redo = np.nonzero((rms > self.restart_rms) | (turn > FLIP_ANGLE) | jumped)[0]
@@ -238,11 +238,13 @@ class CameraSpaceFitter:
         b = len(rot)
         state = p.evaluate(rot, transl, first=True)
         lam = np.full(b, 1e-3)
+        ok = np.ones(b, dtype=bool)
         for _ in range(iterations):
-            huber_w = p.huber_weights(state.terms)
-            cost = p.keypoint_cost(state.terms, huber_w) + state.prior_cost
-            hess, grad = p.normal_equations(state, huber_w)
-            diag = np.einsum("bii->bi", hess)
+            if ok.any():  # after a step no hand took, the state, its cost and its normal equations are unchanged
+                huber_w = p.huber_weights(state.terms)
+                cost = p.keypoint_cost(state.terms, huber_w) + state.prior_cost
+                hess, grad = p.normal_equations(state, huber_w)
+                diag = np.einsum("bii->bi", hess)
             step = np.linalg.solve(hess + (lam[:, None] * (diag + 1e-6))[:, :, None] * self._eye,
                                    grad[..., None])[..., 0]
             trial = p.evaluate(state.rot @ axis_angle_to_matrix(-step[:, :48].reshape(b, 16, 3)),
@@ -323,10 +325,10 @@ class _Problem:
     def terms(self, rot: np.ndarray, kp: np.ndarray) -> _Terms:
         b = len(rot)
         r2 = (kp[..., :2] / kp[..., 2:3] - self.uvt) / self.scale[:, None, None]
-        bones = np.swapaxes(kp, 1, 2) @ self.f._bones  # (B, 3, 20)
-        dirs = (np.swapaxes(rot[:, 0], 1, 2) @ bones) / self.f._bone_len  # model bones in its root frame
-        orient = matrix_to_axis_angle(np.swapaxes(self.cue_frames, -1, -2) @ rot[:, 0])  # (C, B, 3)
-        local = np.swapaxes(dirs, 1, 2).reshape(b, -1) - self.cue_dirs  # (C, B, 60)
+        bones = kp.swapaxes(1, 2) @ self.f._bones  # (B, 3, 20)
+        dirs = (rot[:, 0].swapaxes(1, 2) @ bones) / self.f._bone_len  # model bones in its root frame
+        orient = matrix_to_axis_angle(self.cue_frames.swapaxes(-1, -2) @ rot[:, 0])  # (C, B, 3)
+        local = dirs.swapaxes(1, 2).reshape(b, -1) - self.cue_dirs  # (C, B, 60)
         return _Terms(r2, np.concatenate([orient, local], axis=-1) - self.f._cue_means[:, None])
 
     def huber_weights(self, t: _Terms) -> np.ndarray:
@@ -363,18 +365,18 @@ class _Problem:
         j2 = np.concatenate([(jx - u * jz) * sw, (jy - v * jz) * sw], axis=2)  # (B, 51, 42)
         r2 = np.concatenate([t.keypoints[..., 0], t.keypoints[..., 1]], axis=1) * np.sqrt(
             np.concatenate([huber_w, huber_w], axis=1))
-        hess = j2 @ np.swapaxes(j2, 1, 2)
+        hess = j2 @ j2.swapaxes(1, 2)
         grad = (j2 @ r2[..., None])[..., 0]
         # cue priors: the orientation residual moves with the root rotation (d/d delta_0 = I), the bone
         # directions in the root frame with joints 1-15 only (jdir); every cue has this same Jacobian
         jb = (jt[:, 3:48].reshape(b, 45, 3, 21) @ self.f._bones) / self.f._bone_len  # (B, 45, 3, 20)
-        jdir = np.swapaxes(np.swapaxes(rot[:, 0], 1, 2)[:, None] @ jb, 2, 3).reshape(b, 45, 60)
+        jdir = (np.swapaxes(rot[:, 0], 1, 2)[:, None] @ jb).swapaxes(2, 3).reshape(b, 45, 60)
         prec = self.f._cue_precision
         jp = jdir @ prec[3:]  # (B, 45, 63)
         hess[:, :3, :3] += prec[:3, :3]
         hess[:, 3:48, :3] += jp[:, :, :3]
-        hess[:, :3, 3:48] += np.swapaxes(jp[:, :, :3], 1, 2)
-        hess[:, 3:48, 3:48] += jp[:, :, 3:] @ np.swapaxes(jdir, 1, 2)
+        hess[:, :3, 3:48] += jp[:, :, :3].swapaxes(1, 2)
+        hess[:, 3:48, 3:48] += jp[:, :, 3:] @ jdir.swapaxes(1, 2)
         g = (t.cues[:, :, None] @ self.f._cue_precisions[:, None])[:, :, 0].sum(0)
         grad[:, :3] += g[:, :3]
         grad[:, 3:48] += (jdir @ g[:, 3:, None])[..., 0]

@@ -113,8 +113,8 @@ def keypoint_jacobian_t(a: np.ndarray, o: np.ndarray, kp: np.ndarray) -> np.ndar
     """
     b = a.shape[0]
     jt = np.empty((b, 51, 63))
-    levers = (np.swapaxes(a, 2, 3) @ _EPS_E).reshape(b, 16, 9, 3)
-    np.matmul(levers, np.swapaxes(kp, 1, 2)[:, None] - o[..., None], out=jt[:, :48].reshape(b, 16, 9, 21))
+    levers = (a.swapaxes(2, 3) @ _EPS_E).reshape(b, 16, 9, 3)
+    np.matmul(levers, kp.swapaxes(1, 2)[:, None] - o[..., None], out=jt[:, :48].reshape(b, 16, 9, 21))
     jt[:, :48] *= ANCESTRY_T
     jt[:, 48:51] = TRANSL_T
     return jt

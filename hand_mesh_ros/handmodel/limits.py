@@ -95,7 +95,7 @@ class PosePrior:
             raise ValueError(f"limit_sigma must be > 0, got {limit_sigma}")
         lo, hi, sigma = limit_arrays()
         self.frames = np.asarray(bone_frames[1:], dtype=np.float64)  # (15, 3, 3)
-        self.frames_t = np.ascontiguousarray(np.swapaxes(self.frames, 1, 2))
+        self.frames_t = np.ascontiguousarray(self.frames.swapaxes(1, 2))
         blocks = self.frames @ (sigma[:, :, None] ** -2 * np.eye(3)) @ self.frames_t  # (15, 3, 3)
         self._eye15 = np.eye(15).reshape(15, 1, 15, 1)  # block-diagonal scatter over joints
         self.hessian = (blocks[:, :, None, :] * self._eye15).reshape(45, 45)  # constant: the prior

@@ -91,7 +91,7 @@ def matrix_to_axis_angle(r: np.ndarray) -> np.ndarray:
     near_pi = cos < -0.999
     if _max(near_pi, None):
         rs = r[near_pi]
-        sym = 0.5 * (rs + np.swapaxes(rs, -1, -2)) - cos[near_pi][:, None, None] * _EYE3
+        sym = 0.5 * (rs + rs.swapaxes(-1, -2)) - cos[near_pi][:, None, None] * _EYE3
         col = np.argmax(np.diagonal(sym, axis1=1, axis2=2), axis=1)
         axis = sym[np.arange(len(rs)), :, col]
         axis /= np.maximum(np.linalg.norm(axis, axis=1, keepdims=True), 1e-12)
@@ -129,9 +129,9 @@ def kabsch(src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None = None
     wsum = np.add.reduce(w3, -2)
     cs = np.add.reduce(w3 * src, -2) / wsum
     cd = np.add.reduce(w3 * dst, -2) / wsum
-    cov = np.swapaxes((src - cs[..., None, :]) * w3, -1, -2) @ (dst - cd[..., None, :])
+    cov = ((src - cs[..., None, :]) * w3).swapaxes(-1, -2) @ (dst - cd[..., None, :])
     u, _, vt = np.linalg.svd(cov)
-    v = np.swapaxes(vt, -1, -2)
-    ut = np.swapaxes(u, -1, -2)
+    v = vt.swapaxes(-1, -2)
+    ut = u.swapaxes(-1, -2)
     v[..., 2] *= np.linalg.det(v @ ut)[..., None]
     return v @ ut, cs, cd

@@ -89,7 +89,7 @@ def spec_from_tflite(graph: TfliteGraph) -> tuple[Spec, dict[str, torch.Tensor]]
                 "pads": _pads(shape(op.inputs[0]), o["kernel"], o["stride"], (1, 1), o["padding"]),
             }
         elif op.kind == "PAD":
-            attrs = {"pads": graph.const(op.inputs[1]).astype(int).tolist()}
+            attrs = {"pads": graph.const(op.inputs[1]).astype(int).tolist(), "channels": int(shape(op.inputs[0])[-1])}
         elif op.kind == "RESIZE_BILINEAR":
             if o["align_corners"] or not o["half_pixel_centers"]:
                 raise ValueError("only RESIZE_BILINEAR with half_pixel_centers=True is supported")
@@ -165,7 +165,7 @@ def _build_module(kind: str, a: dict[str, Any]) -> nn.Module:
     if kind == "MAX_POOL_2D":
         return MaxPool(tuple(a["kernel"]), tuple(a["stride"]), tuple(a["pads"]), a["act"])
     if kind == "PAD":
-        return ChannelPad(a["pads"])
+        return ChannelPad(a["pads"], a.get("channels"))
     if kind == "RESIZE_BILINEAR":
         return Upsample(tuple(a["size"]))
     if kind == "FULLY_CONNECTED":

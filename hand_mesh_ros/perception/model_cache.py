@@ -15,7 +15,7 @@ from ..errors import ConfigurationError, InvalidSettingError
 from ..paths import cache_dir
 from .sources import CONVERT_COMMAND, SOURCES, sha256_of
 
-FORMAT_VERSION = 3  # bump when the exported graphs change; older caches are rebuilt
+FORMAT_VERSION = 4  # bump when the exported graphs change; older caches are rebuilt
 VARIANTS = {
     "full": ["palm_detection_full", "hand_landmark_full"],
     "lite": ["palm_detection_lite", "hand_landmark_lite"],

@@ -36,21 +36,38 @@ def fixed_point_maps(image_to_dst: np.ndarray, size: tuple[int, int]) -> tuple[n
     # W = M6 x + (M7 y + M8); W = W ? TAB / W : 0  (IEEE + and * are commutative, so outer sums are exact).
     w = np.add.outer(m[7] * y + m[8], m[6] * x)
     np.divide(_TAB, w, out=w, where=w != 0)
+    # Saturation only matters far outside the image: skip it when a bound from the corners shows it cannot happen
+    # (the numerators are affine in x, y and the denominator is too, so with one sign over the grid both reach
+    # their extremes at the corners).
+    saturate = not _within_int16(m, width, height)
     xy = np.empty((height, width, 2), np.int16)
     q = []
     for k in (0, 1):
         # X = (M0 x + (M1 y + M2)) * W, saturated to int32 and rounded to nearest (even on ties, as cvRound).
         f = np.add.outer(m[3 * k + 1] * y + m[3 * k + 2], m[3 * k] * x)
         f *= w
-        np.clip(f, _INT_MIN, _INT_MAX, out=f)
+        if saturate:
+            np.clip(f, _INT_MIN, _INT_MAX, out=f)
         np.rint(f, out=f)
         qk = f.astype(np.int32)
-        xy[..., k] = np.clip(qk >> _INTER_BITS, -32768, 32767)
+        xy[..., k] = np.clip(qk >> _INTER_BITS, -32768, 32767) if saturate else qk >> _INTER_BITS
         qk &= _TAB - 1
         q.append(qk)
     q[1] <<= _INTER_BITS
     q[1] |= q[0]
     return xy, q[1].astype(np.uint16)
+
+
+def _within_int16(m: np.ndarray, width: int, height: int) -> bool:
+    """Whether every fixed-point coordinate of the warp (inverse matrix ``m``, flat) over the output grid is
+    safely inside int16 after the 1/32 shift (so no saturation is needed)."""
+    cx = np.array([0.0, width - 1.0, 0.0, width - 1.0])
+    cy = np.array([0.0, 0.0, height - 1.0, height - 1.0])
+    den = m[6] * cx + (m[7] * cy + m[8])
+    if not (np.all(den > 0) or np.all(den < 0)):
+        return False
+    reach = max(np.abs(m[0] * cx + (m[1] * cy + m[2])).max(), np.abs(m[3] * cx + (m[4] * cy + m[5])).max())
+    return bool(reach * _TAB / np.abs(den).min() < 0.99 * 32767 * _TAB)
 
 
 _MAP_CACHE: dict[tuple[bytes, tuple[int, int]], tuple[np.ndarray, np.ndarray]] = {}

@@ -143,6 +143,8 @@ class ReconstructionNode(ManagedNode):
         return result
 
     def release(self) -> None:
+        if self._rec is not None:
+            self._rec.close()
         self._rec = None
         self._camera, self._camera_key = None, None
 
