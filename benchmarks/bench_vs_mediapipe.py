@@ -61,16 +61,20 @@ class Official:
 
     def __init__(self, venv: Path, inputs_npz: Path) -> None:
         py = venv / "bin" / "python"
-        self.proc = subprocess.Popen([str(py), str(TOOL), "--worker", "serve", "--frames", str(inputs_npz)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     text=True, bufsize=1)
+        self.log = inputs_npz.with_name("official_worker.log")  # MediaPipe's own logging, shown on a failure
+        with self.log.open("w") as log:
+            self.proc = subprocess.Popen([str(py), str(TOOL), "--worker", "serve", "--frames", str(inputs_npz)],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True,
+                                         bufsize=1)
 
     def _ask(self, **cmd: Any) -> dict[str, Any]:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.write(json.dumps(cmd) + "\n")
         line = self.proc.stdout.readline()
         if not line:
-            raise RuntimeError(f"the official runtime's worker ended (exit code {self.proc.poll()})")
+            tail = "\n".join(self.log.read_text(errors="replace").splitlines()[-15:])
+            raise RuntimeError(f"the official runtime's worker ended (exit code {self.proc.wait()}); its last "
+                               f"output:\n{tail}")
         return json.loads(line)
 
     def open(self, static: bool, max_hands: int, cores: list[int]) -> dict[str, Any]:
@@ -83,8 +87,12 @@ class Official:
 
     def close(self) -> None:
         assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps({"op": "quit"}) + "\n")
-        self.proc.stdin.flush()
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write(json.dumps({"op": "quit"}) + "\n")
+                self.proc.stdin.flush()
+            except BrokenPipeError:
+                pass
         self.proc.wait(timeout=30)
 
 
@@ -194,6 +202,9 @@ def main() -> int:
     if not (args.mp_venv / "bin" / "python").exists():
         print(f"needs the official runtime in {args.mp_venv}: python tools/make_official_reference.py", file=sys.stderr)
         return 1
+    modes = [m.strip() for m in args.modes.split(",")]
+    if set(modes) - set(MODE_LABELS):
+        parser.error(f"unknown mode(s) {sorted(set(modes) - set(MODE_LABELS))}; known: {list(MODE_LABELS)}")
     available = sorted(os.sched_getaffinity(0))
     core_sets = ([[int(c) for c in s.split(",")] for s in args.core_sets] if args.core_sets
                  else [available[:1]] + ([available[:2]] if len(available) >= 2 else []))
@@ -212,7 +223,6 @@ def main() -> int:
                  **{f"photo_{name}": image for name, image in photos.items()})
         official = Official(args.mp_venv, npz)
         try:
-            modes = [m.strip() for m in args.modes.split(",")]
             configs = [(m, int(n), c) for c in core_sets for m in modes
                        for n in args.max_hands.split(",")]
             for k, (mode, max_hands, cores) in enumerate(configs, 1):
