@@ -3,7 +3,9 @@
     ros2 launch hand_mesh_ros hand_mesh.launch.py image:=/camera/color/image_raw \
         camera_info:=/camera/color/camera_info rviz:=true
 
-Arguments: image, camera_info (topics), namespace, config_file (parameters YAML), backend
+Arguments: image, camera_info (topics), depth_image (topic of a depth image registered to the colour image,
+e.g. /camera/camera/aligned_depth_to_color/image_raw; empty: the config file's depth_image, off by default),
+namespace, config_file (parameters YAML), backend
 (auto|onnxruntime|torch|tensorrt), device (auto|cpu|cuda[:N]), precision (fp16|fp32|int8, TensorRT),
 model_variant (full|lite), use_sim_time (true|false: follow /clock, e.g. under `ros2 bag play --clock`),
 rviz (true|false), teleop_robot (empty: off; e.g. leap_hand or allegro_hand: also start the retargeting node,
@@ -11,6 +13,8 @@ which needs dex-retargeting; it sets the node's robot parameter), teleop_urdf_di
 config's URDF path is relative to, best absolute; empty: the config file's urdf_dir).
 
     ros2 launch hand_mesh_ros hand_mesh.launch.py teleop_robot:=leap_hand teleop_urdf_dir:=$HOME/dex-urdf/robots/hands
+    ros2 launch hand_mesh_ros hand_mesh.launch.py image:=/camera/camera/color/image_raw \
+        camera_info:=/camera/camera/color/camera_info depth_image:=/camera/camera/aligned_depth_to_color/image_raw
 """
 
 from pathlib import Path
@@ -44,6 +48,10 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument("image", default_value="/camera/image_raw", description="Image topic"),
         DeclareLaunchArgument("camera_info", default_value="/camera/camera_info",
                               description="CameraInfo topic"),
+        DeclareLaunchArgument("depth_image", default_value="",
+                              description="Depth image registered to the colour image (16UC1 mm or 32FC1 m), "
+                              "e.g. /camera/camera/aligned_depth_to_color/image_raw; empty: the config file's "
+                              "depth_image (off by default)"),
         DeclareLaunchArgument("namespace", default_value="", description="Namespace of both nodes"),
         DeclareLaunchArgument("config_file", default_value=str(SHARE / "config" / "hand_mesh.yaml"),
                               description="Parameters YAML"),
@@ -69,15 +77,20 @@ def generate_launch_description() -> LaunchDescription:
             remappings=[("image", image)],
             output="screen",
         ),
-        Node(
+        *[Node(
             package="hand_mesh_ros",
             executable="reconstruction_node",
             name="hand_reconstruction",
             namespace=namespace,
-            parameters=[config_file, overrides, sim_time],
+            parameters=[config_file, overrides, depth_params, sim_time],
             remappings=[("image", image), ("camera_info", camera_info)],
             output="screen",
-        ),
+            condition=IfCondition(PythonExpression(
+                ["('", LaunchConfiguration("depth_image"), "' != '') == ", str(with_depth)])),
+        ) for with_depth, depth_params in (
+            (True, {"depth_image": ParameterValue(LaunchConfiguration("depth_image"), value_type=str)}),
+            (False, {}),  # depth_image from the config file
+        )],
         *[Node(
             package="hand_mesh_ros",
             executable="retargeting_node",

@@ -216,8 +216,8 @@ def test_statistics_are_measured_with_the_residual_the_fit_minimises(prepared: N
         fit = f.fit(observe(truth))
         kp = f.model.data.keypoint_regressor @ f.model.data.v_template
         rest_palm = kp[list(PALM)] - kp[0]
-        problem = _Problem(f, other)
-        terms = problem.terms(fit.rot_local, fit.keypoints[:, INTERNAL_TO_MP])
+        problem = _Problem(f, other, np.ones(3), 0.1)
+        terms = problem.terms(fit.rot_local, fit.keypoints[:, INTERNAL_TO_MP], np.zeros(3))
         for c, (name, gain) in enumerate(zip(CUES, f._cue_gains, strict=True)):
             fitted = terms.cues[c] + f._cue_means[c]
             for i in range(3):

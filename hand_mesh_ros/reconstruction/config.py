@@ -61,13 +61,13 @@ class DetectionSettings(ModelSettings):
             raise InvalidSettingError(f"invalid settings: {exc}") from None
 
 
+HAND_SIZE_MODES = ("depth", "fixed")
+
 # Settings that no longer exist, with what replaces them: a file or launch argument that still sets one is
 # refused with this message instead of being ignored (hand_size_m was a palm size and means something else).
 REMOVED_SETTINGS = {
     "hand_size_m": "it was a palm size that only worked as a fudge factor; set hand_length_m, the length of "
                    "the flat hand from the wrist crease to the tip of the middle finger, in metres",
-    "hand_size_mode": "one camera cannot observe scale, so the online size estimate was removed; set "
-                      "hand_length_m to the measured hand length",
     "model_positioning": "the hand model is now fitted in camera space directly; remove the setting",
     "dgp_refine": "the camera-space fit minimises the reprojection error itself; remove the setting",
     "fit_device": "the camera-space fit runs on the CPU (numpy); remove the setting",
@@ -99,6 +99,11 @@ class ReconstructionConfig(DetectionSettings):
         DEFAULT_HAND_LENGTH_M, "Hand length in metres: wrist crease to the tip of the middle finger, hand flat "
         "(measure it with a ruler; default 0.187 = ANSUR II adult mean of men 0.193 and women 0.181). Depth "
         "scales with it: 5 % too large places hands 5 % too far.", MIN_HAND_LENGTH_M, MAX_HAND_LENGTH_M)
+    hand_size_mode: str = setting(
+        "depth", "Where the hand length comes from once depth images arrive (depth_image set): depth calibrates "
+        "it from confident depth frames, locks it once the estimates agree and keeps it when depth goes away; "
+        "fixed always uses hand_length_m (depth then only refines each frame). Without depth both use "
+        "hand_length_m.", choices=HAND_SIZE_MODES)
     confidence_threshold: float = setting(0.5, "Below this confidence a frame is treated as a false "
                                           "positive and the track holds its last confident result.", 0.0, 1.0)
     hold_time_s: float = setting(0.3, "How long a track may hold its last confident result, seconds (with "

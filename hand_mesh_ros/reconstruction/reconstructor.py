@@ -12,6 +12,11 @@ motion), then a refit of the model to the filtered joints (so mesh, TF frames an
 motion, without it repeats its last confident result). Palms come from the caller (the detector node) or from
 the tracker's own palm detector.
 ``process_image`` runs the same steps on one image without the tracking, the filter and the hold.
+
+With a depth image registered to the colour image (an RGB-D camera's ``aligned_depth_to_color`` stream), each
+hand's keypoints also get robust depth samples (``geometry.depth``) that enter the camera-space fit, which then
+measures the hand's scale; with ``hand_size_mode: depth`` the confident depth frames calibrate each side's
+hand length (``hand_size``), which is kept for the monocular frames when depth goes away.
 """
 
 from __future__ import annotations
@@ -26,11 +31,12 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from ..geometry.camera import CameraModel
+from ..geometry.depth import DepthImage, sample_keypoint_depths
 from ..handmodel.camera_fit import CameraSpaceFitter, KeypointObservation
 from ..handmodel.cues import PALM
 from ..handmodel.factory import load_hand_model_data
 from ..handmodel.fit import FitResult, HandFitter
-from ..handmodel.hand_length import at_hand_length
+from ..handmodel.hand_length import MAX_HAND_LENGTH_M, MIN_HAND_LENGTH_M, at_hand_length
 from ..handmodel.model import HandModel
 from ..perception.backends import default_threads
 from ..perception.image_checks import check_rgb_image
@@ -43,17 +49,36 @@ from ..tracking.confidence import hand_confidence, visibility
 from ..tracking.filtering import HandState
 from ..tracking.hold import HoldOutput, TrackState
 from .config import ReconstructionConfig
+from .hand_size import HandSizeCalibrator
 from .track import Track
-from .types import FrameResult, ReconstructedHand, StageTimes
+from .types import FrameResult, HandSize, ReconstructedHand, StageTimes
+
+# The scale prior's standard deviation (log scale) of a fit with depth: loose while the size is measured by the
+# depth (hand_size_mode depth), tight when the configured size is to be kept (fixed: depth then places the hand
+# and refines its pose, but does not resize it).
+SCALE_SD_DEPTH = 0.1
+SCALE_SD_FIXED = 0.002
+# A depth frame estimates the hand's size only with depth on this many keypoints, 3 of them on the palm.
+MIN_DEPTH_KEYPOINTS = 8
+MIN_DEPTH_PALM = 3
+# A hand's depth is refused (the hand placed without it) when fewer than this fraction of its samples agree with
+# the fitted hand, or when it would make the hand's length implausible (the hand_length_m setting's range).
+MIN_DEPTH_AGREEMENT = 0.5
+# Nor can a detected hand be this far (at 600 px focal length it would be ~11 px long, far below what the palm
+# detector finds): depth there is in the wrong units (millimetres published as 32FC1 metres).
+MAX_HAND_DEPTH_M = 10.0
 
 
 class _Update(NamedTuple):
-    """One hand's update: seconds in geometry and in the fits, what it publishes, why it was not placed."""
+    """One hand's update: seconds in geometry and in the fits, what it publishes, why it was not placed, and
+    how many of its keypoints had a depth sample."""
 
     geometry_s: float
     fit_s: float
     hand: ReconstructedHand | None
     unplaced: str | None = None  # a key of UNPLACED_REASONS
+    depth_keypoints: int = 0
+    depth_rejected: bool = False
 
 
 class HandReconstructor:
@@ -86,6 +111,8 @@ class HandReconstructor:
         self.models: dict[str, HandModel] = {}
         self.fitters: dict[str, CameraSpaceFitter] = {}
         self.refitters: dict[str, HandFitter] = {}
+        self._model_length: dict[str, float] = {}
+        self._sizes: dict[str, HandSizeCalibrator] = {}
         self._build_fitters(cfg)
         self.tracks: dict[int, Track] = {}  # by track id
         self._camera_key: tuple[object, ...] | None = None
@@ -94,10 +121,39 @@ class HandReconstructor:
         self._blas = ThreadpoolController()
 
     def _build_fitters(self, cfg: ReconstructionConfig) -> None:
-        self.models = {side: HandModel(at_hand_length(data, cfg.hand_length_m))
-                       for side, data in self._model_data.items()}
-        self.fitters = {s: CameraSpaceFitter(m, warm_iterations=cfg.fit_iterations) for s, m in self.models.items()}
-        self.refitters = {s: HandFitter(m, iterations=1) for s, m in self.models.items()}
+        """Hand models, fits and size calibration of both sides at the configured hand length."""
+        self._sizes = {side: HandSizeCalibrator(side, cfg.hand_length_m, cfg.hand_size_mode == "depth")
+                       for side in self._model_data}
+        for side in self._model_data:
+            self._build_side(side, cfg.hand_length_m, cfg.fit_iterations)
+
+    def _build_side(self, side: str, hand_length_m: float, fit_iterations: int) -> None:
+        model = self.models[side] = HandModel(at_hand_length(self._model_data[side], hand_length_m))
+        self.fitters[side] = CameraSpaceFitter(model, warm_iterations=fit_iterations)
+        self.refitters[side] = HandFitter(model, iterations=1)
+        self._model_length[side] = float(hand_length_m)
+
+    def hand_sizes(self) -> dict[str, HandSize]:
+        """The hand length each side's hands are placed with now, and where it comes from (configured,
+        calibrating from depth, or calibrated), by side ("right", "left")."""
+        return {side: cal.state() for side, cal in self._sizes.items()}
+
+    def _scale(self, side: str) -> float:
+        """The expected size of ``side``'s hands relative to its model: the current size estimate over the
+        length the model was built at (1 once a calibrated size is locked and the model rebuilt)."""
+        return self._sizes[side].length_m / self._model_length[side]
+
+    def _calibrate(self, side: str, length_m: float) -> None:
+        """One confident depth frame's estimate of ``side``'s hand length; once the size locks, that side's model
+        is rebuilt at it and its tracks' fits start cold (their filters and holds carry on)."""
+        if not self._sizes[side].add(length_m):
+            return
+        old = self._model_length[side]
+        self._build_side(side, self._sizes[side].length_m, self.config.fit_iterations)
+        for track in self.tracks.values():
+            if track.side == side:
+                track.fit, track.pose = None, None
+                track.scale *= old / self._model_length[side]
 
     def reconfigure(self, config: ReconstructionConfig) -> None:
         """Apply new settings to a running reconstructor without reloading the networks.
@@ -119,8 +175,9 @@ class HandReconstructor:
                                                                config.max_hands)
         if tracker.search is not None:
             tracker.search = PalmSearch(tracker.search.model, config.small_hands, config.detection_roi)
-        if (config.hand_length_m, config.fit_iterations) != (self.config.hand_length_m, self.config.fit_iterations):
-            self._build_fitters(config)
+        if ((config.hand_length_m, config.fit_iterations, config.hand_size_mode)
+                != (self.config.hand_length_m, self.config.fit_iterations, self.config.hand_size_mode)):
+            self._build_fitters(config)  # the size calibration starts over too
         self.config = config
         self.tracks = {}
 
@@ -140,7 +197,8 @@ class HandReconstructor:
         self._camera_key = None
 
     # ------------------------------------------------------------------------------------------------ image
-    def process_image(self, image_rgb: np.ndarray, camera: CameraModel) -> FrameResult:
+    def process_image(self, image_rgb: np.ndarray, camera: CameraModel, depth: DepthImage | None = None
+                      ) -> FrameResult:
         """Reconstruct the hands in one HxWx3 uint8 RGB photo that has nothing to do with any other call.
 
         The palm detector looks at the whole image (or ``detection_roi``) every time and, with ``small_hands``
@@ -148,26 +206,35 @@ class HandReconstructor:
         filters are neither used nor changed (a stream handled with :meth:`process_frame` carries on
         unaffected), and nothing is held. Each fit starts cold. The hands' ``track_id`` numbers them within
         this result only (1, 2, ...); ``stamp_s`` is 0 and ``tracked_regions`` is empty (nothing is tracked).
+        ``depth``: a depth image registered to this photo (see :meth:`process_frame`); it places the hands
+        but does not calibrate the hand size (photos are unrelated).
         Raises ValueError without a palm detector (``with_palm_detector=False``), ValueError/TypeError for an
-        invalid image or an image size that does not match the camera.
+        invalid image or an image size that does not match the camera, DepthImageError (a ValueError) for a
+        depth image that is not this camera's field of view.
         """
         with self._blas.limit(limits=1, user_api="blas"):
-            return self._process_image(image_rgb, camera)
+            return self._process_image(image_rgb, camera, depth)
 
-    def _process_image(self, image_rgb: np.ndarray, camera: CameraModel) -> FrameResult:
+    def _process_image(self, image_rgb: np.ndarray, camera: CameraModel, depth: DepthImage | None
+                       ) -> FrameResult:
         t0 = time.perf_counter()
         image = check_rgb_image(image_rgb, "image_rgb")
         camera.check_image_size(image.shape[1], image.shape[0])
+        registered = None if depth is None else _check_depth(depth).registered_to(camera)
         found = self.tracker.detect_image(image)
         geometry_s = fit_s = 0.0
+        depth_keypoints = depth_rejected = 0
         unplaced: dict[str, int] = {}
         hands: list[ReconstructedHand] = []
         for obs, region in zip(found.hands, found.regions, strict=True):
             # A throwaway track: fresh hold and filter, no earlier fit; this call's hands only.
             track = Track.start(0, obs.palm.score if obs.palm else None, obs.p_right, self.config)
-            update = self._update_track(track, obs, region, camera, 0.0, smooth=False)
+            update = self._update_track(track, obs, region, camera, 0.0, smooth=False, depth=registered,
+                                        calibrate=False)
             geometry_s += update.geometry_s
             fit_s += update.fit_s
+            depth_keypoints += update.depth_keypoints
+            depth_rejected += update.depth_rejected
             if update.unplaced is not None:
                 unplaced[update.unplaced] = unplaced.get(update.unplaced, 0) + 1
             if update.hand is not None:
@@ -175,7 +242,8 @@ class HandReconstructor:
         total_ms = (time.perf_counter() - t0) * 1e3
         times = StageTimes(detection=found.detection_ms, landmarks=found.landmarks_ms, geometry=geometry_s * 1e3,
                            fit=fit_s * 1e3, total=total_ms)
-        return FrameResult(0.0, hands, [], True, times, unplaced=unplaced)
+        return FrameResult(0.0, hands, [], True, times, unplaced=unplaced, depth_used=registered is not None,
+                           depth_keypoints=depth_keypoints, depth_rejected=depth_rejected)
 
     # ------------------------------------------------------------------------------------------------ frame
     def process(self, image_rgb: np.ndarray, camera: CameraModel, stamp_s: float,
@@ -189,7 +257,8 @@ class HandReconstructor:
         return self.process_frame(image_rgb, camera, stamp_s, palms)
 
     def process_frame(self, image_rgb: np.ndarray, camera: CameraModel, stamp_s: float,
-                      palms: Sequence[PalmDetection] | None = None) -> FrameResult:
+                      palms: Sequence[PalmDetection] | None = None, depth: DepthImage | None = None
+                      ) -> FrameResult:
         """Reconstruct and track the hands in one HxWx3 uint8 RGB frame of a stream, taken at ``stamp_s``
         (seconds). Give it the frames of one camera in order: hands are looked for where they were in the
         previous frame (the palm detector only runs when none, or fewer than ``max_hands``, are tracked), keep
@@ -198,17 +267,22 @@ class HandReconstructor:
 
         ``palms``: the detector's palms for this frame (an empty list: it ran and found none), or None to
         use the built-in palm detector when one is due (or not at all when constructed without one).
-        Raises ValueError/TypeError for an invalid image, an image size that does not match the camera, or a
-        ``detection_roi`` that covers no pixel of the image.
+        ``depth``: the depth image taken with this frame, registered to it (same pixels; another size with the
+        same field of view is rescaled), or None (a monocular frame). It places the hands by their measured
+        depth and, with ``hand_size_mode: depth``, calibrates the hand size (:meth:`hand_sizes`).
+        Raises ValueError/TypeError for an invalid image, an image size that does not match the camera, a
+        ``detection_roi`` that covers no pixel of the image, or (DepthImageError, a ValueError) a depth image
+        that is not this camera's field of view.
         """
         with self._blas.limit(limits=1, user_api="blas"):
-            return self._process_frame(image_rgb, camera, stamp_s, palms)
+            return self._process_frame(image_rgb, camera, stamp_s, palms, depth)
 
     def _process_frame(self, image_rgb: np.ndarray, camera: CameraModel, stamp_s: float,
-                       palms: Sequence[PalmDetection] | None) -> FrameResult:
+                       palms: Sequence[PalmDetection] | None, depth: DepthImage | None) -> FrameResult:
         t0 = time.perf_counter()
         image = check_rgb_image(image_rgb, "image_rgb")
         camera.check_image_size(image.shape[1], image.shape[0])
+        registered = None if depth is None else _check_depth(depth).registered_to(camera)
         key = camera.key()
         camera_changed = self._camera_key is not None and key != self._camera_key
         if camera_changed:  # other intrinsics or size: regions, filters and held hands mean nothing any more
@@ -223,6 +297,7 @@ class HandReconstructor:
             if track.seen and key not in frame.tracked:
                 track.lose()
         geometry_s = fit_s = 0.0
+        depth_keypoints = depth_rejected = 0
         unplaced: dict[str, int] = {}
         hands: list[ReconstructedHand] = []
         for obs in frame.hands:
@@ -235,9 +310,12 @@ class HandReconstructor:
             elif obs.palm is not None:  # a lost hand found again: it continues its held track
                 track.palm_score = obs.palm.score
             track.seen = True
-            update = self._update_track(track, obs, region, camera, stamp_s, smooth=self.config.smoothing)
+            update = self._update_track(track, obs, region, camera, stamp_s, smooth=self.config.smoothing,
+                                        depth=registered, calibrate=True)
             geometry_s += update.geometry_s
             fit_s += update.fit_s
+            depth_keypoints += update.depth_keypoints
+            depth_rejected += update.depth_rejected
             if update.unplaced is not None:
                 unplaced[update.unplaced] = unplaced.get(update.unplaced, 0) + 1
             if update.hand is not None:
@@ -253,22 +331,50 @@ class HandReconstructor:
         times = StageTimes(detection=frame.detection_ms, landmarks=frame.landmarks_ms, geometry=geometry_s * 1e3,
                            fit=fit_s * 1e3, total=total_ms)
         return FrameResult(float(stamp_s), hands, list(frame.tracked.values()), frame.detector_ran, times,
-                           restarted=frame.restarted, camera_changed=camera_changed, unplaced=unplaced)
+                           restarted=frame.restarted, camera_changed=camera_changed, unplaced=unplaced,
+                           depth_used=registered is not None, depth_keypoints=depth_keypoints,
+                           depth_rejected=depth_rejected)
 
     # ----------------------------------------------------------------------------------------------- pieces
     def _update_track(self, track: Track, obs: HandObservation, region: HandRegion, camera: CameraModel,
-                      stamp_s: float, smooth: bool) -> _Update:
-        """One hand of this frame through fit, confidence, (with ``smooth``) the track's filter, and its hold."""
+                      stamp_s: float, smooth: bool, depth: DepthImage | None, calibrate: bool) -> _Update:
+        """One hand of this frame through fit (with ``depth``: its samples at the keypoints; with
+        ``calibrate``: a confident depth fit estimates the hand size), confidence, (with ``smooth``) the track's
+        filter, and its hold."""
         cfg = self.config
         t0 = time.perf_counter()
         track.observe_side(obs.p_right)
+        side = track.side
         keypoints = np.asarray(obs.landmarks_px[:, :2], dtype=np.float64)
         observation = _observation(camera, keypoints, obs)
         t1 = time.perf_counter()
         if observation is None:  # too few keypoints inside the lens model's invertible region to place the hand
             held = self._shown(track, track.publish(stamp_s, None, 0.0), camera, stamp_s)
             return _Update(t1 - t0, 0.0, held, "outside_lens_model")
-        fit = self.fitters[track.side].fit(observation, init=track.fit)
+        n_depth = 0
+        rejected = False
+        if depth is not None:
+            sampled = sample_keypoint_depths(depth, keypoints[None], self._sizes[side].length_m)
+            samples = sampled.depth_m
+            if observation.weights is not None:  # keypoints the lens model cannot place have no depth either
+                samples = np.where(observation.weights > 0, samples, np.nan)
+            n_depth = int(np.isfinite(samples).sum())
+            rejected = bool(sampled.hand_depth_m[0] > MAX_HAND_DEPTH_M)
+            if n_depth >= 3 and not rejected:
+                observation = replace(observation, depth_m=samples)
+            else:
+                n_depth = 0
+        scale_sd = SCALE_SD_DEPTH if cfg.hand_size_mode == "depth" else SCALE_SD_FIXED
+        fitter = self.fitters[side]
+        fit = fitter.fit(observation, init=track.fit, scale=self._scale(side), scale_sd=scale_sd)
+        if observation.depth_m is not None:
+            implied = fitter.implied_scale(fit, observation.depth_m)[0]
+            lengths = np.array([fit.scale[0], implied]) * self._model_length[side]
+            if not (np.all((lengths >= MIN_HAND_LENGTH_M) & (lengths <= MAX_HAND_LENGTH_M))
+                    and fit.depth_agreement[0] >= MIN_DEPTH_AGREEMENT):  # not this hand's depth: place it without
+                rejected, n_depth = True, 0
+                observation = replace(observation, depth_m=None)
+                fit = fitter.fit(observation, init=None, scale=self._scale(side))
         joints = fit.keypoints[0]
         t2 = time.perf_counter()
         if not np.isfinite(fit.cost[0]):  # degenerate keypoints: nothing to place; hold the last result
@@ -284,6 +390,7 @@ class HandReconstructor:
         fit_s = t2 - t1
         if conf.score >= cfg.confidence_threshold:
             track.fit = fit
+            track.scale = float(fit.scale[0])
             translation = joints[0].copy()
             state = HandState(joints - translation, translation)
             if smooth:
@@ -293,10 +400,12 @@ class HandReconstructor:
                               .num_shape), smooth, conf.score, joint_conf, camera)
             fit_s += time.perf_counter() - t3
             geometry_s = (t1 - t0) + (t3 - t2)
+            if calibrate and observation.depth_m is not None and _sizes_hand(observation.depth_m[0]):
+                self._calibrate(side, float(fit.scale[0]) * self._model_length[side])
         else:
             geometry_s = (t1 - t0) + (time.perf_counter() - t2)
         return _Update(geometry_s, fit_s, self._shown(track, track.publish(stamp_s, hand, conf.score), camera,
-                                                      stamp_s))
+                                                      stamp_s), depth_keypoints=n_depth, depth_rejected=rejected)
 
     def _shown(self, track: Track, out: HoldOutput[ReconstructedHand], camera: CameraModel, stamp_s: float
                ) -> ReconstructedHand | None:
@@ -321,9 +430,10 @@ class HandReconstructor:
         first refitted to them (one 3D step from ``init``) so that mesh, frames and joints agree."""
         side = track.side
         model = self.models[side]
+        scale = track.scale  # the hand's size relative to the model (about the camera centre)
         pose = init
         if refit:
-            pose = self.refitters[side].fit(joints, init=pose, betas=pose.betas)
+            pose = self.refitters[side].fit(joints / scale, init=pose, betas=pose.betas)
         track.pose = pose
         out = model.outputs(self.refitters[side].to_batch(pose, with_vertices=True))[0]
         return ReconstructedHand(
@@ -338,12 +448,12 @@ class HandReconstructor:
             keypoints_px=keypoints_px,
             joint_frames=np.asarray(out.keypoint_frames, dtype=np.float64),
             frame_names=tuple(out.frame_names),
-            wrist_position=np.asarray(out.wrist_position, dtype=np.float64),
+            wrist_position=np.asarray(out.wrist_position, dtype=np.float64) * scale,
             wrist_rotation=np.asarray(out.wrist_rotation, dtype=np.float64),
             pose=np.asarray(out.pose, dtype=np.float32).reshape(-1),
             shape=_shape10(out.betas),
             model_name=out.model,
-            vertices=np.asarray(out.vertices, dtype=np.float32),
+            vertices=np.asarray(out.vertices * scale, dtype=np.float32),
             faces=out.faces,
             region=region,
             palm_score=track.palm_score,
@@ -363,6 +473,19 @@ def _observation(camera: CameraModel, keypoints_px: np.ndarray, obs: HandObserva
         weights = valid.astype(np.float64)[None]
     return KeypointObservation(uv[None], np.asarray(obs.landmarks_px, dtype=np.float64)[None],
                                np.asarray(obs.world_landmarks_m, dtype=np.float64)[None], weights)
+
+
+def _check_depth(depth: object) -> DepthImage:
+    if not isinstance(depth, DepthImage):
+        raise TypeError(f"depth must be a DepthImage (DepthImage.from_array(array, '16UC1' or '32FC1')), got "
+                        f"{type(depth).__name__}")
+    return depth
+
+
+def _sizes_hand(depth_m: np.ndarray) -> bool:
+    """Whether one hand's keypoint depths (21,) are enough to estimate its size."""
+    valid = np.isfinite(depth_m)
+    return int(valid.sum()) >= MIN_DEPTH_KEYPOINTS and int(valid[list(PALM)].sum()) >= MIN_DEPTH_PALM
 
 
 def _as_held(hand: ReconstructedHand) -> ReconstructedHand:

@@ -39,6 +39,7 @@ class Track:
     fit: CameraFit | None = None  # the last confident camera-space fit (warm start of the next frame)
     last_hand: ReconstructedHand | None = None  # the last confident result
     pose: FitResult | None = None  # the hand model's pose last published (starts the refit of a prediction)
+    scale: float = 1.0  # the hand's size relative to the hand model, from the last confident fit
 
     @classmethod
     def start(cls, track_id: int, palm_score: float | None, p_right: float, cfg: ReconstructionConfig) -> Track:

@@ -73,6 +73,35 @@ class FrameResult:
     restarted: bool = False
     camera_changed: bool = False
     unplaced: dict[str, int] = field(default_factory=dict)
+    depth_used: bool = False  # a depth image came with this frame (whether or not it had values on the hands)
+    depth_keypoints: int = 0  # keypoints (all hands) whose depth sample entered the fit this frame
+    depth_rejected: int = 0  # hands whose depth samples were refused as implausible (see DEPTH_REJECTED_HELP)
+
+
+# Why a hand's depth samples can be refused, and what to check.
+DEPTH_REJECTED_HELP = ("the depth disagrees with the hand the image shows (it would make the hand shorter than 0.10 m "
+                       "or longer than 0.30 m, or most samples lie off the fitted hand): check the depth's units "
+                       "(16UC1 millimetres, 32FC1 metres: a hand at 0.5 m reads about 500 or 0.5) and that the depth "
+                       "image is registered (aligned) to the colour image; the hand was placed without depth")
+
+
+HAND_SIZE_SOURCES = {
+    "configured": "the hand_length_m setting (no depth estimate yet, or hand_size_mode fixed)",
+    "calibrating": "the median of the depth frames' estimates so far (not locked yet)",
+    "calibrated": "locked from depth frames whose estimates agreed; kept when depth goes away",
+}
+
+
+@dataclass(frozen=True)
+class HandSize:
+    """The hand length the reconstruction places one side's hands with: ``length_m`` (wrist crease to middle
+    fingertip, metres), ``source`` (a key of :data:`HAND_SIZE_SOURCES`) and ``samples`` (depth frames that
+    estimated it)."""
+
+    side: str
+    length_m: float
+    source: str
+    samples: int
 
 
 # Why a hand found in the image was not placed in space.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -18,11 +19,15 @@ class NodeHealth:
     ``frame_in()`` per received frame, ``frame_out(latency_s)`` per published result, ``dropped(n, reason)`` for
     frames given up (warning logged, counted per reason), ``error(kind, detail)`` for each failure (the node goes
     on), ``event(kind, detail, n, warn)`` for something a user should know that is not a failure (logged,
-    counted, level unchanged; ``warn``: logged once as a warning instead of as throttled information).
-    ``watch(topic, type_name)`` names an input subscription; ``set_active()`` follows the lifecycle.
+    counted, level unchanged; ``warn``: logged once as a warning instead of as throttled information),
+    ``degraded(kind, detail)`` for a frame answered with less than it should have had (e.g. without its depth
+    image: throttled warning, status WARN; the caller counts it). ``add_values(provider)`` adds the key/values a
+    callable returns to every status. ``watch(topic, type_name)`` names an input subscription; ``set_active()``
+    follows the lifecycle.
 
-    Level and message: OK while inactive or working; WARN when frames were dropped or errors happened in the last
-    period (with the last reason), or when no input arrived for ``stale_s`` (naming the topics; ERROR if a watched
+    Level and message: OK while inactive or working; WARN when frames were dropped, errors happened or frames were
+    degraded in the last period (with the last reason), or when no input arrived for ``stale_s`` (naming the
+    topics; ERROR if a watched
     topic carries another message type than the one subscribed); ERROR when input arrives but no output for
     ``stale_s``, with the last error or drop reason as the cause.
     """
@@ -47,6 +52,9 @@ class NodeHealth:
         self._active_since: float | None = None
         self._period_errors = 0
         self._period_dropped = 0
+        self._period_degraded = 0
+        self._last_degraded = ""
+        self._values: list[Callable[[], dict[str, str]]] = []
         self.total_dropped = 0
         self.total_in = 0
         self.total_out = 0
@@ -79,6 +87,17 @@ class NodeHealth:
         self.last_error = f"{kind}: {detail}"
         self._last_problem = (time.monotonic(), self.last_error)
         self._log("warning", f"error:{kind}", self.last_error)
+
+    def degraded(self, kind: str, detail: str) -> None:
+        """A frame was answered, but with less than it should have had, for ``kind`` (a short key) explained by
+        ``detail`` (say the fix): a warning at most once per :attr:`LOG_PERIOD_S` per kind, status WARN."""
+        self._period_degraded += 1
+        self._last_degraded = f"{kind}: {detail}"
+        self._log("warning", f"degraded:{kind}", self._last_degraded)
+
+    def add_values(self, provider: Callable[[], dict[str, str]]) -> None:
+        """Add ``provider()``'s key/values (called when a status is built) to every status."""
+        self._values.append(provider)
 
     def event(self, kind: str, detail: str, n: int = 1, warn: bool = False) -> None:
         self.events[kind] += n
@@ -158,7 +177,12 @@ class NodeHealth:
             message = f"{self._period_dropped} dropped, {self._period_errors} errors in the last period"
             if self._last_problem is not None:
                 message += f" (last: {self._last_problem[1]})"
+            if self._period_degraded:
+                message += f"; {self._period_degraded} degraded (last: {self._last_degraded})"
             return DiagnosticStatus.WARN, message
+        if self._period_degraded:
+            return DiagnosticStatus.WARN, (f"{self._period_degraded} frames degraded in the last period "
+                                           f"(last: {self._last_degraded})")
         return DiagnosticStatus.OK, "ok"
 
     def status(self) -> DiagnosticStatus:
@@ -177,6 +201,8 @@ class NodeHealth:
             **{f"events: {k}": str(v) for k, v in sorted(self.events.items())},
             **self.extra,
         }
+        for provider in self._values:
+            values.update(provider())
         level, message = self._level(now)
         return DiagnosticStatus(
             level=level,
@@ -192,6 +218,7 @@ class NodeHealth:
         self._pub.publish(array)
         self._period_errors = 0
         self._period_dropped = 0
+        self._period_degraded = 0
 
     def destroy(self) -> None:
         self._node.destroy_timer(self._timer)

@@ -12,8 +12,13 @@ plugin: ``format`` is either a bare codec ("jpeg", "png") or "<source encoding>;
 with 8-bit content are decoded with OpenCV; depth images (the ``compressedDepth`` plugin), 16/32-bit data and
 Bayer mosaics are refused rather than turned into a misleading colour image.
 
+Depth images (``depth_image_from_msg``): ``16UC1``/``mono16`` millimetres or ``32FC1`` metres, registered to
+the colour image, to a :class:`~hand_mesh_ros.geometry.depth.DepthImage` (float32 metres, NaN = no depth). They
+share the colour path's checks of size, row padding (``step``) and data length, and honour ``is_bigendian``.
+
 Every failure -- bad size, encoding, format or data, and any OpenCV error on the way -- is raised as
-:class:`ImageConversionError` (a ``ValueError``) with the reason, so callers can tell bad input from bugs.
+:class:`ImageConversionError` (a ``ValueError``) with the reason, so callers can tell bad input from bugs;
+depth messages raise :class:`~hand_mesh_ros.geometry.depth.DepthImageError` (also a ``ValueError``) instead.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from typing import Any
 
 import cv2
 import numpy as np
+
+from ..geometry.depth import DEPTH_ENCODINGS, DepthImage, DepthImageError
 
 
 class ImageConversionError(ValueError):
@@ -75,6 +82,30 @@ def _cv_reason(exc: BaseException) -> str:
     return text.split(" error: ", 1)[-1] if " error: " in text else text
 
 
+def _image_size(msg: Any, error: type[ValueError]) -> tuple[int, int, int]:
+    """(height, width, step) of a sensor_msgs/Image; raises ``error`` for an empty image."""
+    height, width, step = int(msg.height), int(msg.width), int(msg.step)
+    if height <= 0 or width <= 0:
+        raise error(f"empty image ({width}x{height})")
+    return height, width, step
+
+
+def _pixel_rows(msg: Any, height: int, width: int, step: int, pixel_bytes: int, encoding: str,
+                error: type[ValueError], exact: bool = False) -> np.ndarray:
+    """The pixels of a sensor_msgs/Image as an (height, width * pixel_bytes) uint8 view, row padding (``step``
+    beyond a row) left out. Raises ``error`` when ``step`` is shorter than a row or ``data`` is shorter than
+    ``step * height`` (with ``exact``: of another length)."""
+    row_bytes = width * pixel_bytes
+    if step < row_bytes:
+        raise error(f"step {step} is shorter than a row of {row_bytes} bytes ({encoding})")
+    data = _byte_view(msg.data, "image", error)
+    size, expected = int(data.size), step * height
+    if size < expected or (exact and size != expected):
+        raise error(f"data has {size} bytes, expected step*height = {step} * {height} = {expected} ({encoding}, "
+                    f"{width}x{height})")
+    return data[:expected].reshape(height, step)[:, :row_bytes]
+
+
 def image_to_rgb(msg: Any) -> np.ndarray:
     """Return the image as a C-contiguous HxWx3 uint8 RGB array.
 
@@ -82,13 +113,12 @@ def image_to_rgb(msg: Any) -> np.ndarray:
     shorter than ``step * height``, rows shorter than ``width`` pixels, 4:2:2 YUV with an odd width, and
     any OpenCV failure while converting.
     """
-    height, width, step = int(msg.height), int(msg.width), int(msg.step)
+    height, width, step = _image_size(msg, ImageConversionError)
     encoding = str(msg.encoding)
-    if height <= 0 or width <= 0:
-        raise ImageConversionError(f"empty image ({width}x{height})")
     if encoding not in _ENCODINGS:
+        hint = " (a depth image: give its topic as the depth_image parameter)" if encoding in DEPTH_ENCODINGS else ""
         raise ImageConversionError(
-            f"unsupported encoding {encoding!r}; supported: {', '.join(SUPPORTED_ENCODINGS)}"
+            f"unsupported encoding {encoding!r}{hint}; supported: {', '.join(SUPPORTED_ENCODINGS)}"
         )
     channels, dtype, code = _ENCODINGS[encoding]
     if encoding in _PAIRED_ENCODINGS and width % 2:
@@ -96,19 +126,14 @@ def image_to_rgb(msg: Any) -> np.ndarray:
             f"{encoding} image is {width}x{height}: 4:2:2 YUV shares chroma between pixel pairs, "
             "so the width must be even"
         )
-    row_bytes = width * channels * np.dtype(dtype).itemsize
-    if step < row_bytes:
-        raise ImageConversionError(f"step {step} is shorter than a row of {row_bytes} bytes ({encoding})")
-    size = len(msg.data)
-    if size < step * height:
-        raise ImageConversionError(f"data has {size} bytes, expected step*height = {step * height}")
+    rows = _pixel_rows(msg, height, width, step, channels * np.dtype(dtype).itemsize, encoding,
+                       ImageConversionError)
     if CV_BRIDGE is not None:  # pragma: no cover - only with a working ROS cv_bridge
         try:
             return np.ascontiguousarray(CV_BRIDGE.imgmsg_to_cv2(msg, desired_encoding="rgb8"))
         except Exception as exc:
             raise ImageConversionError(f"cv_bridge cannot convert this {encoding} image: {exc}") from exc
-    buf = np.frombuffer(msg.data, dtype=np.uint8, count=step * height).reshape(height, step)
-    pixels = buf[:, :row_bytes].reshape(height, width, channels)
+    pixels = rows.reshape(height, width, channels)
     if code is None:
         return np.ascontiguousarray(pixels)
     try:
@@ -117,6 +142,28 @@ def image_to_rgb(msg: Any) -> np.ndarray:
         raise ImageConversionError(
             f"cannot convert {encoding} image of {width}x{height} to RGB: {_cv_reason(exc)}"
         ) from exc
+
+
+def depth_image_from_msg(msg: Any) -> DepthImage:
+    """A depth sensor_msgs/Image (``16UC1``/``mono16`` millimetres, 0 = no depth; ``32FC1`` metres, NaN, 0 or
+    infinity = no depth) as a :class:`DepthImage` of (height, width) float32 metres, NaN where there is no depth.
+
+    Row padding (``step``) is skipped and ``is_bigendian`` honoured. Raises :class:`DepthImageError` with the
+    reason for another encoding (a colour image, a colourised depth view), an empty image, a ``step`` shorter
+    than a row, and data that is not ``step * height`` bytes long. Registration to the colour camera is the
+    caller's (:meth:`DepthImage.registered_to`).
+    """
+    encoding = str(msg.encoding)
+    if encoding not in DEPTH_ENCODINGS:
+        what = " (a colour image, not depth: check the depth_image topic)" if encoding in _ENCODINGS else ""
+        raise DepthImageError(f"depth encoding {encoding!r}{what} is not supported; use one of "
+                              + ", ".join(f"{k} ({v})" for k, v in DEPTH_ENCODINGS.items()))
+    height, width, step = _image_size(msg, DepthImageError)
+    dtype = np.dtype(np.float32 if encoding == "32FC1" else np.uint16)
+    stored = dtype.newbyteorder(">" if msg.is_bigendian else "<")
+    rows = _pixel_rows(msg, height, width, step, dtype.itemsize, encoding, DepthImageError, exact=True)
+    values = rows.view(stored).reshape(height, width).astype(dtype)  # a native-order copy
+    return DepthImage.from_array(values, encoding)
 
 
 def rgb_to_image(rgb: np.ndarray, header: Any, encoding: str = "rgb8") -> Any:
@@ -192,14 +239,14 @@ def _parse_compressed_format(fmt: str) -> tuple[str, str]:
     return codec, order
 
 
-def _byte_view(data: Any, what: str) -> np.ndarray:
+def _byte_view(data: Any, what: str, error: type[ValueError] = ImageConversionError) -> np.ndarray:
     """A flat uint8 view of a message's ``data`` (bytes, array.array or a numpy array from rosbags)."""
     try:
         view = data if isinstance(data, np.ndarray) else np.frombuffer(data, dtype=np.uint8)
     except (TypeError, ValueError) as exc:
-        raise ImageConversionError(f"{what} data is not a byte buffer ({type(data).__name__})") from exc
+        raise error(f"{what} data is not a byte buffer ({type(data).__name__})") from exc
     if view.dtype != np.uint8:
-        raise ImageConversionError(f"{what} data has dtype {view.dtype}, expected bytes")
+        raise error(f"{what} data has dtype {view.dtype}, expected bytes")
     return view.reshape(-1)
 
 

@@ -49,6 +49,16 @@ class ReconstructionNodeConfig:
     publish_debug_image: bool = setting(False, "Publish the image with the hands drawn on it.", applies="configure")
     sync_queue_size: int = setting(5, "Stamps waiting for their image/detections match, per topic.", 1, 100,
                                    applies="configure")
+    depth_image: str = setting("", "Topic of a depth image registered (aligned) to the colour image, sensor_msgs/"
+                               "Image 16UC1/mono16 (millimetres) or 32FC1 (metres), e.g. a RealSense's "
+                               "/camera/camera/aligned_depth_to_color/image_raw; each colour image is processed "
+                               "with the depth image of the nearest stamp. Empty: off, monocular only.",
+                               applies="configure")
+    depth_tolerance_s: float = setting(0.01, "Largest difference between a depth image's stamp and the colour "
+                                       "image's for it to be used, seconds.", 0.0, 0.5)
+    depth_wait_s: float = setting(0.05, "How long a colour image may wait for its depth image before it is "
+                                  "processed without depth, seconds from its arrival (0: never wait; no wait "
+                                  "either while no depth image arrived for 1 s).", 0.0, 1.0)
     autostart: bool = _autostart()
 
     def __post_init__(self) -> None:

@@ -13,15 +13,19 @@ evicts the smallest stamp first (after a loop, the new pass), and it reports no 
   (counted as ``restart``) and matching starts over, reported once per restart through ``on_event``;
 - at most ``queue_size`` sets wait; the oldest by arrival is given up first (counted as ``queue_full``); a
   message older than the last match can never be matched in order (counted as ``stale``).
+
+A depth camera's images are not matched exactly: :class:`DepthBuffer` keeps the last few and hands each colour
+image the one of the nearest stamp within a tolerance (drivers stamp aligned depth at the colour frame's time,
+or a few milliseconds off), counting every depth image that can never be used by its reason.
 """
 
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 Stamp = tuple[int, int]
 
@@ -162,6 +166,140 @@ class StreamClock:
                                f"{_text(stamp)} (a looping bag or restarted player): tracking starts over")
         self._last_stamp, self._last_time, self._last_arrival = stamp, t, arrival
         return t
+
+
+T = TypeVar("T")
+
+# Why a depth image was never used (keys of DepthBuffer.unmatched).
+DEPTH_UNMATCHED_REASONS = {
+    "no_colour_image": "no colour image within depth_tolerance_s of its stamp was processed (colour images lost "
+                       "while the node was busy, a colour stream slower than the depth stream, or the two "
+                       "streams' stamps differ by more than depth_tolerance_s)",
+    "late": "it arrived after its colour image had waited depth_wait_s and was processed without depth "
+            "(raise depth_wait_s)",
+    "buffer_full": "pushed out by newer depth images before a colour image came for it (no colour images, or "
+                   "they stopped)",
+    "restart": "waiting when the depth stamps stepped back (a looping bag or restarted player)",
+}
+
+
+@dataclass(eq=False)  # compared by identity (an item may be a large message)
+class _Depth(Generic[T]):
+    stamp_s: float
+    item: T
+    used: bool = False
+
+
+class DepthBuffer(Generic[T]):
+    """The last ``capacity`` depth images (any item, e.g. the message), for the colour image of the nearest stamp.
+
+    ``add(stamp_s, item)`` per depth image, ``take(stamp_s, tolerance_s)`` when the colour image stamped
+    ``stamp_s`` (seconds) is processed: the item of the nearest stamp within ``tolerance_s`` (ties: the newest
+    arrival), or None. An item may serve several colour images. Colour stamps are taken in increasing order
+    (a step back starts over); once a colour image is taken, depth images older than it by more than the
+    tolerance can never be used and are let go. Every depth image let go unused is counted in ``unmatched`` by
+    a key of :data:`DEPTH_UNMATCHED_REASONS`. ``may_still_come(stamp_s, tolerance_s)`` says whether a
+    colour image without its depth yet may still get it. No ROS; ``now`` (seconds, monotonic) is for the tests.
+    """
+
+    SILENT_S = 1.0  # no depth image for this long: the depth stream counts as stopped (nothing to wait for)
+
+    def __init__(self, capacity: int = 10, now: Callable[[], float] = time.monotonic) -> None:
+        if capacity < 1:
+            raise ValueError("capacity must be >= 1")
+        self.capacity = capacity
+        self._now = now
+        self._items: deque[_Depth[T]] = deque()  # arrival order
+        self._last_depth: float | None = None  # stamp of the newest depth image, seconds
+        self._last_arrival = -float("inf")
+        self._taken: float | None = None  # the last colour stamp taken
+        self._tolerance = 0.0  # of the last take
+        self._missed: deque[float] = deque(maxlen=32)  # colour stamps taken without depth
+        self.unmatched: Counter[str] = Counter()
+        self.restarts = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def add(self, stamp_s: float, item: T) -> None:
+        """A depth image stamped ``stamp_s`` arrived."""
+        stamp_s = float(stamp_s)
+        self._last_arrival = self._now()
+        if self._last_depth is not None and stamp_s < self._last_depth:  # a new pass: start over
+            self._let_go(list(self._items), "restart")
+            self._taken, self._missed = None, deque(maxlen=32)
+            self.restarts += 1
+        self._last_depth = stamp_s
+        entry = _Depth(stamp_s, item)
+        self._items.append(entry)
+        if self._taken is not None and stamp_s < self._taken - self._tolerance:  # its colour image is gone
+            self._let_go([entry], "no_colour_image")
+            return
+        if len(self._items) > self.capacity:
+            self._let_go([self._items[0]], "buffer_full")
+
+    def _nearest(self, stamp_s: float, tolerance_s: float) -> _Depth[T] | None:
+        best: _Depth[T] | None = None
+        for entry in self._items:  # arrival order: on equal distance the newer wins
+            d = abs(entry.stamp_s - stamp_s)
+            if d <= tolerance_s and (best is None or d <= abs(best.stamp_s - stamp_s)):
+                best = entry
+        return best
+
+    def peek(self, stamp_s: float, tolerance_s: float) -> T | None:
+        """The item of the nearest stamp within ``tolerance_s`` of ``stamp_s``, or None (nothing changes)."""
+        best = self._nearest(float(stamp_s), tolerance_s)
+        return None if best is None else best.item
+
+    def take(self, stamp_s: float, tolerance_s: float) -> T | None:
+        """The colour image stamped ``stamp_s`` is processed now: its depth item (as :meth:`peek`) or None.
+        Depth images that no later colour image can use are let go."""
+        stamp_s = float(stamp_s)
+        if self._taken is not None and stamp_s < self._taken:  # the colour stream stepped back
+            self._missed.clear()
+        best = self._nearest(stamp_s, tolerance_s)
+        if best is None:
+            self._missed.append(stamp_s)
+        else:
+            best.used = True
+        self._taken, self._tolerance = stamp_s, float(tolerance_s)
+        self._let_go([e for e in self._items if e.stamp_s < stamp_s - tolerance_s], "no_colour_image")
+        return None if best is None else best.item
+
+    def may_still_come(self, stamp_s: float, tolerance_s: float) -> bool:
+        """Whether a depth image within ``tolerance_s`` of the colour stamp ``stamp_s`` may still come: depth
+        images arrive (not :meth:`silent`) and none newer than that window arrived yet."""
+        if self.silent() or self._last_depth is None:
+            return False
+        return self._last_depth < stamp_s + tolerance_s
+
+    def silent(self) -> bool:
+        """No depth image arrived for :attr:`SILENT_S` (or none at all)."""
+        return self._now() - self._last_arrival > self.SILENT_S
+
+    def offset(self, stamp_s: float) -> float | None:
+        """Stamp of the nearest depth image held minus ``stamp_s``, seconds (None when none is held)."""
+        if not self._items:
+            return None
+        return min((e.stamp_s - float(stamp_s) for e in self._items), key=abs)
+
+    def clear(self) -> None:
+        """Forget everything waiting (not counted: e.g. the node was deactivated) and the stream's history."""
+        self._items.clear()
+        self._last_depth, self._taken, self._last_arrival = None, None, -float("inf")
+        self._missed.clear()
+
+    def _let_go(self, entries: list[_Depth[T]], reason: str) -> None:
+        """Remove ``entries``; count the unused ones (``late`` instead of ``no_colour_image`` when a colour image
+        within the tolerance was processed without depth)."""
+        for entry in entries:
+            self._items.remove(entry)
+            if entry.used:
+                continue
+            if reason == "no_colour_image" and any(abs(entry.stamp_s - m) <= self._tolerance for m in self._missed):
+                self.unmatched["late"] += 1
+            else:
+                self.unmatched[reason] += 1
 
 
 def _text(stamp: Stamp) -> str:

@@ -159,23 +159,27 @@ def make_sequence(
                 )
             )
             meshes.append((verts[j], faces, shading[hand_side]))
-        rgb, mask = _render(meshes, camera, background, rng)
+        rgb, _, mask = render_scene(meshes, camera, background, rng)
         frames.append(SyntheticFrame(i, i / FPS, rgb, mask, tuple(hands)))
         if progress and (i % 10 == 0 or i == num_frames - 1):
             print(f"synthetic: rendered frame {i + 1}/{num_frames}", file=sys.stderr)
     return SyntheticSequence(tuple(frames), camera, FPS, int(seed), VERSION, motion)
 
 
-def _render(
+def render_scene(
     meshes: list[tuple[np.ndarray, np.ndarray, Shading]],
     camera: CameraModel,
     background: np.ndarray,
     rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Draw the hands far to near (each with its own skin tone) over the background, blur and add noise."""
+    far_depth: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Draw the hands far to near (each with its own skin tone) over the background, blur and add noise.
+
+    Returns the image (H, W, 3) uint8, the exact depth (H, W) float32 metres of the nearest hand surface (else
+    ``far_depth``, the scene behind the hands; infinity without it) and the hand mask (H, W) bool."""
     rgb = background
     mask = np.zeros(background.shape[:2], bool)
-    depth = np.full(background.shape[:2], np.inf)
+    depth = np.full(background.shape[:2], np.inf) if far_depth is None else far_depth.astype(np.float64)
     for verts, faces, shade in sorted(meshes, key=lambda m: -float(np.median(m[0][:, 2]))):
         out = render_meshes([(verts, faces)], camera.k, background=rgb, shading=shade)
         nearer = out.mask & (out.depth < depth)
@@ -184,4 +188,4 @@ def _render(
         mask |= out.mask
     img = cv2.GaussianBlur(rgb.astype(np.float32), (0, 0), BLUR_SIGMA_PX)
     img += rng.normal(0.0, NOISE_SIGMA, size=img.shape).astype(np.float32)
-    return np.clip(np.round(img), 0, 255).astype(np.uint8), mask
+    return np.clip(np.round(img), 0, 255).astype(np.uint8), depth.astype(np.float32), mask

@@ -24,7 +24,7 @@ from ..render import Shading
 from ..render.rasterizer import SKIN_RGB
 from .background import make_background
 from .motion import key_poses
-from .sequence import _render, _rot, base_rotation
+from .sequence import _rot, base_rotation, render_scene
 
 WIDTH, HEIGHT = 640, 480
 FOREARM_LENGTH_M = 0.25
@@ -139,7 +139,7 @@ def iter_stills(models: dict[str, HandModel], rng: np.random.Generator) -> Itera
         tone = rng.uniform(0.6, 1.1)
         shading = Shading(color=tuple(int(min(255.0, c * tone)) for c in SKIN_RGB))  # type: ignore[arg-type]
         faces = np.concatenate([model.faces, arm_faces + len(verts) - len(arm)])
-        rgb, _ = _render([(verts, faces, shading)], camera, make_background(WIDTH, HEIGHT, rng), rng)
+        rgb, _, _ = render_scene([(verts, faces, shading)], camera, make_background(WIDTH, HEIGHT, rng), rng)
         yield Still(rgb, camera, side, joints, length, betas)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -55,8 +56,36 @@ class SyntheticFrame:
         return None
 
 
+F = TypeVar("F")
+
+
+class FrameSequence(Generic[F]):
+    """A sequence's frames as a container: ``len``, iteration, indexing, and the camera's image size. For the
+    dataclasses below, which hold ``frames`` and ``camera``."""
+
+    frames: tuple[F, ...]
+    camera: CameraModel
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def __iter__(self) -> Iterator[F]:
+        return iter(self.frames)
+
+    def __getitem__(self, i: int) -> F:
+        return self.frames[i]
+
+    @property
+    def width(self) -> int:
+        return self.camera.width
+
+    @property
+    def height(self) -> int:
+        return self.camera.height
+
+
 @dataclass(frozen=True, eq=False)
-class SyntheticSequence:
+class SyntheticSequence(FrameSequence[SyntheticFrame]):
     """A short video of rendered hands seen by one static pinhole camera.
 
     frames: in time order, ``fps`` frames per second; camera: the intrinsics the frames were rendered with;
@@ -70,20 +99,3 @@ class SyntheticSequence:
     seed: int
     version: int
     motion: str = "default"
-
-    def __len__(self) -> int:
-        return len(self.frames)
-
-    def __iter__(self) -> Iterator[SyntheticFrame]:
-        return iter(self.frames)
-
-    def __getitem__(self, i: int) -> SyntheticFrame:
-        return self.frames[i]
-
-    @property
-    def width(self) -> int:
-        return self.camera.width
-
-    @property
-    def height(self) -> int:
-        return self.camera.height

@@ -3,6 +3,7 @@
     python -m hand_mesh_ros.tools.demo [--out DIR] [--frames 60] [--fps 15] [--raw-images]
     python -m hand_mesh_ros.tools.demo --video FILE [--focal PX]          # a video file instead
     python -m hand_mesh_ros.tools.demo --camera-topics IMAGE INFO --seconds 20   # a live camera
+    python -m hand_mesh_ros.tools.demo --depth                             # with a synthetic depth camera
 
 With no argument it renders a short sequence of the open hand model (both hands, several poses and
 depths, skin shading over a background; cached after the first run) with known intrinsics and ground
@@ -11,6 +12,14 @@ frames as a camera would, and writes into the output folder: ``demo_bag/`` (MCAP
 ground truth on /ground_truth/hands), ``overlay_strip.png`` and ``summary.json``; it prints a summary
 (frames, hands found, fps, latency p50/p95, hands per frame, wrist depth range, confidence, and the
 camera-space error against the truth when there is one) and the bag's size.
+
+``--depth`` adds a synthetic depth camera: the generated RGB-D sequence (``synthetic.rgbd``: hands of a
+person's proportions moving in depth in front of a wall, a structured-light sensor model), its ``16UC1``
+depth (millimetres, registered to the colour image) published with each colour image's header on
+:data:`DEPTH_TOPIC` and recorded, and the reconstruction node started with ``depth_image`` set to it and
+``hand_length_m`` left at its default, so that the depth calibrates the hand size. The summary then also says
+how many frames used their depth (from the node's ``/diagnostics``) and each side's hand size and its source,
+beside the rendered hand's length.
 
 The output folder is ``--out``, else one per input (:func:`default_out_dir`): ``out/demo`` for the generated
 sequence, ``out/demo_<video name>`` for ``--video``, ``out/demo_live`` for a camera. A previous run's
@@ -51,11 +60,17 @@ from .frame_source import read_frames, video_fps
 from .local_dds import require_local_dds
 from .session import FrameOutcome, PipelineSession
 
+# where --depth publishes (and records) the synthetic depth camera's images (a RealSense's aligned stream is named
+# like this, under its camera's namespace: /camera/camera/aligned_depth_to_color/image_raw for realsense2_camera 4.x)
+DEPTH_TOPIC = "/camera/aligned_depth_to_color/image_raw"
+RECONSTRUCTION_STATUS = "hand_reconstruction: hand reconstruction"  # its DiagnosticStatus name
+
 
 @dataclass(frozen=True)
 class DemoFrame:
     rgb: np.ndarray
     truth: tuple[Any, ...]  # synthetic HandTruth per visible hand; empty without ground truth
+    depth_mm: np.ndarray | None = None  # (H, W) uint16 millimetres registered to rgb, 0 = no depth (--depth)
 
 
 @dataclass(frozen=True)
@@ -197,6 +212,93 @@ def synthetic_frames(count: int) -> tuple[Iterator[DemoFrame], CameraModel, floa
     return (DemoFrame(f.rgb, tuple(f.hands)) for f in seq.frames), seq.camera, seq.fps, length
 
 
+def rgbd_frames(count: int) -> tuple[Iterator[DemoFrame], CameraModel, float, float]:
+    """The generated RGB-D sequence (made once, then cached): frames with depth, camera, fps, hand length (m)."""
+    from ..synthetic.rgbd import load_or_make_rgbd_sequence
+
+    seq = load_or_make_rgbd_sequence(num_frames=count)
+    frames = (DemoFrame(f.rgb, tuple(f.hands), f.depth_mm) for f in seq.frames)
+    return frames, seq.camera, seq.fps, float(seq.hand_length_m)
+
+
+def depth_msg(depth_mm: np.ndarray, header: Header) -> Any:
+    """A ``16UC1`` sensor_msgs/Image (millimetres, 0 = no depth) of an (H, W) uint16 array, with ``header``."""
+    from sensor_msgs.msg import Image
+
+    mm = np.ascontiguousarray(depth_mm, dtype="<u2")
+    return Image(header=header, height=int(mm.shape[0]), width=int(mm.shape[1]), encoding="16UC1",
+                 is_bigendian=0, step=int(mm.shape[1]) * 2, data=mm.tobytes())
+
+
+@dataclass(frozen=True)
+class DepthReport:
+    """What the reconstruction node's diagnostics said about depth over the fed frames: frames that used their
+    depth image, went without (missing), had it refused (rejected, all reasons), depth images no frame used
+    (unmatched, all reasons), and each side's hand size: (length m, source, samples)."""
+
+    used: int
+    missing: int
+    rejected: int
+    unmatched: int
+    hand_sizes: dict[str, tuple[float, str, int]]
+
+    def lines(self, frames: int, true_length_m: float | None, sides: Sequence[str] | None = None) -> list[str]:
+        """Summary lines; ``sides``: only these sides' hand sizes (e.g. the sides the sequence shows)."""
+        out = [f"depth                 {self.used} of {frames} frames used their depth image ({self.missing} "
+               f"without, {self.rejected} refused; {self.unmatched} depth images unused)"]
+        for side, (length, source, samples) in sorted(self.hand_sizes.items()):
+            if sides is not None and side not in sides:
+                continue
+            truth = (f"; rendered hand {true_length_m:.3f} m: the size the landmarks agree with, see the README's "
+                     "RGB-D section") if true_length_m is not None else ""
+            out.append(f"hand size {side:<11} {length:.3f} m ({source}, from {samples} depth frames{truth})")
+        return out
+
+
+def _depth_counts(values: dict[str, str]) -> dict[str, int]:
+    def total(prefix: str) -> int:
+        return sum(int(v) for k, v in values.items() if k.startswith(prefix))
+
+    return {"used": int(values.get("depth frames used", 0)), "missing": int(values.get("depth frames missing", 0)),
+            "rejected": total("depth frames rejected: "), "unmatched": total("depth frames unmatched: ")}
+
+
+def depth_report(before: dict[str, str], after: dict[str, str]) -> DepthReport:
+    """The depth counts between two diagnostics snapshots (key -> value) and the hand sizes of the later one."""
+    start, end = _depth_counts(before), _depth_counts(after)
+    sizes = {}
+    for key, value in after.items():
+        if key.startswith("hand size ") and key.endswith(": length (m)"):
+            side = key[len("hand size "):-len(": length (m)")]
+            sizes[side] = (float(value), after.get(f"hand size {side}: source", "?"),
+                           int(after.get(f"hand size {side}: samples", 0)))
+    return DepthReport(**{k: end[k] - start[k] for k in end}, hand_sizes=sizes)
+
+
+class StatusWatch:
+    """The latest /diagnostics values (key -> value) of the reconstruction node, with their arrival count."""
+
+    def __init__(self, node: Any) -> None:
+        from diagnostic_msgs.msg import DiagnosticArray
+
+        self.values: dict[str, str] = {}
+        self.count = 0
+        node.create_subscription(DiagnosticArray, "/diagnostics", self._on_status, 10)
+
+    def _on_status(self, msg: Any) -> None:
+        for status in msg.status:
+            if status.name == RECONSTRUCTION_STATUS:
+                self.values = {kv.key: kv.value for kv in status.values}
+                self.count += 1
+
+    def fresh(self, session: PipelineSession, timeout_s: float = 3.0) -> dict[str, str]:
+        """Values of a status published from now on (the node counts what happened before it)."""
+        seen, end = self.count, time.monotonic() + timeout_s
+        while self.count == seen and time.monotonic() < end:
+            session.spin(0.05)
+        return dict(self.values)
+
+
 def video_frames(path: str, focal: float | None, limit: int | None) -> tuple[Iterator[DemoFrame], CameraModel, float]:
     frames = read_frames(path, limit)
     first = next(frames)
@@ -216,8 +318,10 @@ RUN_OUTPUTS = ("demo_bag", "logs", "overlay_strip.png", "summary.json", "report"
 
 
 def default_out_dir(video: str | None = None, camera_topics: Sequence[str] | None = None,
-                    root: Path = Path("out")) -> Path:
+                    root: Path = Path("out"), depth: bool = False) -> Path:
     """The output folder of a run without ``--out``: one per input, so runs on different inputs coexist."""
+    if depth:
+        return root / "demo_depth"
     if camera_topics:
         return root / "demo_live"
     if video:
@@ -251,11 +355,13 @@ def folder_bytes(path: Path) -> int:
 
 
 def run_frames(frames: Iterator[DemoFrame], camera: CameraModel, fps: float, out: Path,
-               node_params: dict[str, list[str]], compress_images: bool = True
-               ) -> tuple[DemoSummary, list[np.ndarray]]:
+               node_params: dict[str, list[str]], compress_images: bool = True, depth_topic: str | None = None
+               ) -> tuple[DemoSummary, list[np.ndarray], DepthReport | None]:
     """Feed the frames through the nodes (lock-step, at most ``fps``), record the bag, draw overlays.
 
-    ``compress_images``: record the fed images as JPEG (CompressedImage) rather than raw."""
+    ``compress_images``: record the fed images as JPEG (CompressedImage) rather than raw. ``depth_topic``:
+    publish (and record) each frame's depth on it, with the colour image's header, just before the colour
+    image (as the reconstruction node's depth_image); then also report what the node did with it."""
     frame_list: list[DemoFrame] = []
     overlays: list[np.ndarray] = []
     bag_path = out / "demo_bag"
@@ -264,16 +370,29 @@ def run_frames(frames: Iterator[DemoFrame], camera: CameraModel, fps: float, out
     with BagRecorder(bag_path) as bag, PipelineSession(recorder=bag, params=node_params, log_dir=out / "logs",
                                                         listen=(), compress_images=compress_images) as session:
         first = next(frames)
+        watch = StatusWatch(session.node) if depth_topic else None
+        depth_pub = None
+        if depth_topic:
+            from sensor_msgs.msg import Image
+
+            from ..ros.qos import SENSOR
+
+            depth_pub = session.node.create_publisher(Image, depth_topic, SENSOR)
         waited = session.wait_ready(first.rgb, camera)
         print(f"[demo] nodes ready after {waited:.1f} s", file=sys.stderr)
+        before = watch.fresh(session) if watch is not None else {}  # the warm-up frames had no depth
         period = 1.0 / fps
         base_ns = session.node.get_clock().now().nanoseconds + 1_000_000_000
         start = time.monotonic()
         for i, frame in enumerate([first, *frames]):
             stamp_ns = base_ns + int(i * period * 1e9)
-            outcome = session.feed(i, frame.rgb, camera, stamp_ns, wait_s=5.0)
             header = Header(frame_id=session.frame_id)
             header.stamp.sec, header.stamp.nanosec = stamp_ns // 10**9, stamp_ns % 10**9
+            if depth_pub is not None and depth_topic is not None and frame.depth_mm is not None:
+                depth = depth_msg(frame.depth_mm, header)
+                depth_pub.publish(depth)
+                bag.write(depth_topic, depth, stamp_ns)
+            outcome = session.feed(i, frame.rgb, camera, stamp_ns, wait_s=5.0)
             if frame.truth:
                 bag.write("/ground_truth/hands", truth_msg(header, frame.truth), stamp_ns)
             frame_list.append(frame)
@@ -284,7 +403,8 @@ def run_frames(frames: Iterator[DemoFrame], camera: CameraModel, fps: float, out
                 session.spin(0.002)
         elapsed = time.monotonic() - start
         outcomes = list(session.outcomes)
-    return summarise(outcomes, frame_list, elapsed), overlays
+        report = depth_report(before, watch.fresh(session)) if watch is not None else None
+    return summarise(outcomes, frame_list, elapsed), overlays, report
 
 
 def _overlay(rgb: np.ndarray, outcome: FrameOutcome, session: PipelineSession, camera: CameraModel) -> np.ndarray:
@@ -313,9 +433,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="--camera-topics: how long to run")
     parser.add_argument("--raw-images", action="store_true",
                         help="record raw sensor_msgs/Image (default: JPEG CompressedImage on <topic>/compressed)")
+    parser.add_argument("--depth", action="store_true",
+                        help=f"a synthetic depth camera too: the generated RGB-D sequence, its 16UC1 depth on "
+                        f"{DEPTH_TOPIC}, the reconstruction node's depth_image set (default out: out/demo_depth)")
     args = parser.parse_args(argv)
+    if args.depth and (args.video or args.camera_topics):
+        parser.error("--depth runs the generated RGB-D sequence; it does not combine with --video or "
+                     "--camera-topics (for a real depth camera see the README's depth section)")
     require_local_dds()
-    out = args.out if args.out is not None else default_out_dir(args.video, args.camera_topics)
+    out = args.out if args.out is not None else default_out_dir(args.video, args.camera_topics, depth=args.depth)
     out.mkdir(parents=True, exist_ok=True)
     params: dict[str, list[str]] = {"reconstruction_node": [], "detector_node": []}
     if args.camera_topics:
@@ -325,24 +451,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     removed = clear_previous_run(out)
     if removed:
         print(f"[demo] deleted the previous run's {', '.join(removed)} in {out}/", file=sys.stderr)
+    length: float | None = None
     if args.video:
         frames, camera, _ = video_frames(args.video, args.focal, args.frames if args.frames != 60 else None)
+    elif args.depth:
+        # hand_length_m stays at its default: the depth measures the hand (hand_size_mode depth)
+        frames, camera, _, length = rgbd_frames(args.frames)
+        params["reconstruction_node"].append(f"depth_image:={DEPTH_TOPIC}")
     else:
         frames, camera, _, length = synthetic_frames(args.frames)
         if length is not None:
             # The user's hand length is a parameter; here the rendered hands' own length is known.
             params["reconstruction_node"].append(f"hand_length_m:={length:.4f}")
-    summary, overlays = run_frames(frames, camera, args.fps, out, params, compress_images=not args.raw_images)
+    shown_sides: set[str] = set()
+
+    def noting_sides(frames: Iterator[DemoFrame]) -> Iterator[DemoFrame]:
+        for frame in frames:
+            shown_sides.update(t.side for t in frame.truth)
+            yield frame
+
+    frames = noting_sides(frames)
+    summary, overlays, depth = run_frames(frames, camera, args.fps, out, params,
+                                          compress_images=not args.raw_images,
+                                          depth_topic=DEPTH_TOPIC if args.depth else None)
     picks = np.linspace(0, len(overlays) - 1, num=min(8, len(overlays))).round().astype(int)
     strip = image_strip([overlays[i] for i in picks], height=240, columns=4)
     cv2.imwrite(str(out / "overlay_strip.png"), cv2.cvtColor(strip, cv2.COLOR_RGB2BGR))
     bag_bytes = folder_bytes(out / "demo_bag")
     images = "raw images" if args.raw_images else "JPEG images"
-    source = Path(args.video).name if args.video else "live camera" if args.camera_topics else "generated sequence"
+    source = Path(args.video).name if args.video else "live camera" if args.camera_topics else (
+        "generated RGB-D sequence" if args.depth else "generated sequence")
+    if depth is not None:
+        images += f", 16UC1 depth on {DEPTH_TOPIC}"
+    extra = {} if depth is None else {"depth": {**asdict(depth), "true_hand_length_m": length}}
     (out / "summary.json").write_text(json.dumps({**asdict(summary), "bag_bytes": bag_bytes, "source": source,
-                                                  "bag_images": "raw" if args.raw_images else "jpeg"}, indent=2))
-    print("\n".join(["", *summary_text(summary, source, bag_bytes, images),
+                                                  "bag_images": "raw" if args.raw_images else "jpeg", **extra},
+                                                 indent=2))
+    depth_lines = depth.lines(summary.frames, length, sorted(shown_sides) or None) if depth is not None else []
+    print("\n".join(["", *summary_text(summary, source, bag_bytes, images), *depth_lines,
                      f"outputs in {out}/: demo_bag/ (MCAP), overlay_strip.png, summary.json"]))
+    if depth is not None and depth.used == 0:
+        print("[demo] the reconstruction node used no depth image (see its log in logs/)", file=sys.stderr)
+        return 1
     return 0 if summary.frames_with_hands > 0 else 1
 
 
