@@ -22,7 +22,9 @@ mean per depth band of the true wrist. Then: the calibrated hand length at 1 s o
 against the truth, the depth bias of the monocular frames after depth dropped out, and what a depth frame
 costs (geometry + fit per hand, with minus without depth; the depth image conversion per frame).
 
-    python benchmarks/bench_rgbd.py [--frames 240] [--seed 0] [--hands 1 2]
+    python benchmarks/bench_rgbd.py [--frames 240] [--seed 0] [--hands 1 2] [--plot docs/images/rgbd_error.png]
+
+``--plot`` draws CS-MPJPE against the true wrist depth (0.1 m bins, every row, all sequences) as a PNG.
 """
 
 from __future__ import annotations
@@ -33,9 +35,12 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import cv2
 import numpy as np
 
+from hand_mesh_ros.evaluation.plots import Curve, draw_curves
 from hand_mesh_ros.geometry.depth import DepthImage, sample_keypoint_depths
 from hand_mesh_ros.handmodel.camera_fit import KeypointObservation
 from hand_mesh_ros.reconstruction import HandReconstructor, ReconstructionConfig
@@ -58,6 +63,7 @@ class RowResult:
     wrist_dz_mm: list[float] = field(default_factory=list)
     wrist_rel: list[float] = field(default_factory=list)  # signed (z - z_true) / z_true
     by_band: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
+    by_depth: list[tuple[float, float]] = field(default_factory=list)  # (true wrist z m, CS-MPJPE mm)
     after_dropout_rel: list[float] = field(default_factory=list)
     hand_ms: list[float] = field(default_factory=list)  # geometry + fit per placed hand
     size_at_1s: float | None = None
@@ -129,6 +135,7 @@ def run_row(seq: RgbdSequence, name: str, config: ReconstructionConfig, depth_un
                 row.wrist_dz_mm.append(abs(dz) * 1e3)
                 row.wrist_rel.append(dz / z_true)
                 row.by_band[band_of(z_true)].append(m.mm_error)
+                row.by_depth.append((z_true, m.mm_error))
                 if depth_until_s is not None and not with_depth:
                     row.after_dropout_rel.append(dz / z_true)
             if frame.hands:
@@ -182,6 +189,28 @@ def depth_costs(seq: RgbdSequence, rounds: int = 3) -> tuple[float, float, float
     return float(np.median(sample_ms)), float(np.median(mono_ms)), float(np.median(fused_ms))
 
 
+def plot_by_depth(path: str, rows: dict[str, list[tuple[float, float]]]) -> None:
+    """CS-MPJPE (mean per 0.1 m bin of the true wrist depth) of each row, as a PNG at ``path``."""
+    edges = np.arange(0.25, 1.6, 0.1)
+    curves = []
+    for name, pairs in rows.items():
+        z, err = np.asarray(pairs).T
+        idx = np.digitize(z, edges)
+        centres, means = [], []
+        for k in range(1, len(edges)):
+            if np.any(idx == k):
+                centres.append(0.5 * (edges[k - 1] + edges[k]))
+                means.append(float(err[idx == k].mean()))
+        curves.append(Curve(name, np.asarray(centres), np.asarray(means)))
+    top = float(np.ceil(max(c.y.max() for c in curves) / 20.0) * 20.0)
+    img = draw_curves(curves, "synthetic RGB-D: CS-MPJPE (mean per 0.1 m) by distance", "true wrist depth (m)",
+                      "mm", size=(720, 480), y_range=(0.0, top))
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(path, img):
+        raise OSError(f"could not write {path}")
+    print(f"- plot: {path}")
+
+
 def fmt(values: list[float], f: Callable[[np.ndarray], float] = np.mean, digits: int = 1) -> str:
     return f"{f(np.asarray(values)):.{digits}f}" if values else "-"
 
@@ -203,7 +232,9 @@ def main() -> int:
     ap.add_argument("--frames", type=int, default=240)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--hands", type=int, nargs="+", default=[1, 2], choices=(1, 2))
+    ap.add_argument("--plot", default="", help="write CS-MPJPE against the true wrist depth as this PNG")
     args = ap.parse_args()
+    by_depth: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for n_hands in args.hands:
         seq = load_or_make_rgbd_sequence(num_frames=args.frames, seed=args.seed, hands=n_hands, progress=True)
         default = ReconstructionConfig()
@@ -221,6 +252,8 @@ def main() -> int:
             rows.append(run_row(seq, name, cfg, until, post))
             print(f"[bench_rgbd] {n_hands} hand(s), {name}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         print_rows(seq, rows)
+        for r in rows:
+            by_depth[r.name] += r.by_depth
         by = {r.name: r for r in rows}
         ours, naive, mono_true = by["depth"], by["naive wrist px"], by["mono true"]
         drop = rows[-1]
@@ -254,6 +287,8 @@ def main() -> int:
         DepthImage.from_array(frame.depth_mm, "16UC1")
     print(f"- depth image conversion (16UC1 {frame.depth_mm.shape[1]}x{frame.depth_mm.shape[0]} -> metres): "
           f"{(time.perf_counter() - t0) * 10:.2f} ms per frame")
+    if args.plot:
+        plot_by_depth(args.plot, by_depth)
     return 0
 
 
