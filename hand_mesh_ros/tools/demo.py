@@ -378,9 +378,16 @@ def run_frames(frames: Iterator[DemoFrame], camera: CameraModel, fps: float, out
             from ..ros.qos import SENSOR
 
             depth_pub = session.node.create_publisher(Image, depth_topic, SENSOR)
-        waited = session.wait_ready(first.rgb, camera)
+        warm_depth = None
+        if depth_pub is not None and first.depth_mm is not None:
+            pub, first_depth = depth_pub, first.depth_mm
+
+            def warm_depth(header: Any) -> None:  # the warm-up images get their depth too
+                pub.publish(depth_msg(first_depth, header))
+
+        waited = session.wait_ready(first.rgb, camera, with_header=warm_depth)
         print(f"[demo] nodes ready after {waited:.1f} s", file=sys.stderr)
-        before = watch.fresh(session) if watch is not None else {}  # the warm-up frames had no depth
+        before = watch.fresh(session) if watch is not None else {}  # the counts from here on
         period = 1.0 / fps
         base_ns = session.node.get_clock().now().nanoseconds + 1_000_000_000
         start = time.monotonic()

@@ -7,7 +7,7 @@ DDS (the nodes are started with :class:`~.launcher.NodeProcesses`, which refuses
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -139,13 +139,17 @@ class PipelineSession:
         """Record the nodes' outputs from now on (wait_ready does it after the warm-up)."""
         self._recording = True
 
-    def wait_ready(self, rgb: np.ndarray, camera: CameraModel, timeout_s: float = 120.0) -> float:
-        """Publish ``rgb`` until the nodes answer (models loaded); returns the seconds it took."""
+    def wait_ready(self, rgb: np.ndarray, camera: CameraModel, timeout_s: float = 120.0,
+                   with_header: Callable[[Any], None] | None = None) -> float:
+        """Publish ``rgb`` until the nodes answer (models loaded); returns the seconds it took. ``with_header``
+        is called with each warm-up image's header (e.g. to publish the depth image that goes with it)."""
         start = time.monotonic()
         while time.monotonic() - start < timeout_s:
             if not self._procs.alive():
                 break
             header = self.player.publish(rgb, camera)
+            if with_header is not None:
+                with_header(header)
             stamp = (header.stamp.sec, header.stamp.nanosec)
             end = time.monotonic() + 2.0
             while stamp not in self.listener.received.hands and time.monotonic() < end:
