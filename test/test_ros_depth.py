@@ -276,10 +276,12 @@ def test_depth_16uc1_32fc1_and_half_size_are_used(depth_node, hand_frames) -> No
     assert int(values["depth keypoints (last frame)"]) >= 12 * n  # the plane under every hand's keypoints
     sides = {k.split(":")[0] for k in values if k.startswith("hand size ")}
     assert sides, "no hand size in the diagnostics"
+    assert sides == {"hand size left", "hand size right"}
     for side in sides:
-        assert float(values[f"{side}: length (m)"]) > 0.05
+        assert 0.1 <= float(values[f"{side}: length (m)"]) <= 0.3
         assert values[f"{side}: source"] in ("configured", "calibrating", "calibrated")
-        assert int(values[f"{side}: samples"]) >= 0
+    # the depth frames estimated the size of the hands they saw (6 frames: not enough to lock)
+    assert any(values[f"{s}: source"] == "calibrating" and int(values[f"{s}: samples"]) > 0 for s in sides)
 
 
 @pytest.mark.ros
