@@ -34,7 +34,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -81,8 +81,6 @@ def band_of(z: float) -> int:
 
 def rescale_hand(hand: ReconstructedHand, factor: float) -> ReconstructedHand:
     """A hand scaled about the camera centre (its projection is unchanged)."""
-    from dataclasses import replace
-
     return replace(hand, joints=hand.joints * factor, vertices=hand.vertices * np.float32(factor),
                    wrist_position=hand.wrist_position * factor)
 
@@ -168,8 +166,6 @@ def depth_costs(seq: RgbdSequence, rounds: int = 3) -> tuple[float, float, float
         obs = KeypointObservation(uv, np.concatenate([focal * uv, rel], -1), j - j[:, :1])
         depth = DepthImage.from_array(frame.depth_mm, "16UC1")
         samples = sample_keypoint_depths(depth, truth.joints_px[None], 0.19).depth_m
-        from dataclasses import replace
-
         with_depth = replace(obs, depth_m=samples)
         cases.append((depth, truth.joints_px[None], obs, fitter.fit(obs), with_depth, fitter.fit(with_depth)))
     sample_ms, mono_ms, fused_ms = [], [], []

@@ -35,6 +35,14 @@ class DepthImageError(ValueError):
     size that is not the colour image's field of view."""
 
 
+def check_depth_encoding(encoding: str, hint: str = "") -> None:
+    """Raise :class:`DepthImageError` (with ``hint`` after the encoding) unless ``encoding`` is a key of
+    :data:`DEPTH_ENCODINGS`."""
+    if encoding not in DEPTH_ENCODINGS:
+        raise DepthImageError(f"depth encoding {encoding!r}{hint} is not supported; use one of "
+                              + ", ".join(f"{k} ({v})" for k, v in DEPTH_ENCODINGS.items()))
+
+
 @dataclass(frozen=True, eq=False)
 class DepthImage:
     """Depth registered to the colour image: ``metres`` (H, W) float32, z along the optical axis, NaN where
@@ -61,9 +69,7 @@ class DepthImage:
         """A depth image from the raw (H, W) array of a ``sensor_msgs/Image`` with ``encoding`` (a key of
         :data:`DEPTH_ENCODINGS`). Raises :class:`DepthImageError` for another encoding or a data type that
         does not match it."""
-        if encoding not in DEPTH_ENCODINGS:
-            raise DepthImageError(f"depth encoding {encoding!r} is not supported; use one of "
-                                  + ", ".join(f"{k} ({v})" for k, v in DEPTH_ENCODINGS.items()))
+        check_depth_encoding(encoding)
         a = np.asarray(data)
         if a.ndim != 2:
             raise DepthImageError(f"depth must be a single-channel (H, W) image, got shape {a.shape}")
@@ -102,10 +108,6 @@ class KeypointDepths:
     depth_m: np.ndarray
     support: np.ndarray
     hand_depth_m: np.ndarray
-
-    @property
-    def valid(self) -> np.ndarray:
-        return np.isfinite(self.depth_m)
 
 
 def window_radius_px(keypoints_px: np.ndarray) -> np.ndarray:

@@ -272,17 +272,8 @@ class CameraSpaceFitter:
         """(B,) the scale at which the fitted hands' skin would lie on the median of their depth samples
         ``depth_m`` (B, 21) (NaN without samples): ``fit.scale`` where the depth agrees with the fit, far from it
         where the depth cannot be this hand's (wrong units: the noise model lets such depths barely pull)."""
-        kp = fit.keypoints
-        skin = kp[..., 2] * (1.0 - fit.scale[:, None] * self.surface_offsets / np.linalg.norm(kp, axis=-1))
-        d = np.asarray(depth_m, dtype=np.float64)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ratio = np.where(np.isfinite(d) & (skin > 0), d / skin, np.nan)
-        out = np.full(len(kp), np.nan)
-        for i, row in enumerate(ratio):  # (np.nanmedian costs 0.5 ms on one row)
-            valid = row[np.isfinite(row)]
-            if valid.size:
-                out[i] = fit.scale[i] * np.median(valid)
-        return out
+        skin = _skin_depth(fit.keypoints / fit.scale[:, None, None], self.surface_offsets)[0]
+        return _median_ratio(np.asarray(depth_m, dtype=np.float64), skin, np.full(len(skin), np.nan), 1)
 
     # ---------------------------------------------------------------------------------------------- starts
     def _cold_start(self, p: _Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -337,17 +328,17 @@ class CameraSpaceFitter:
         if p.depth is not None and state.terms.depth is not None:
             sampled = p.depth_precision > 0
             inside = sampled & (state.terms.depth**2 * p.depth_precision <= 9.0)
-            with np.errstate(invalid="ignore", divide="ignore"):
+            with np.errstate(invalid="ignore"):  # a hand without samples: NaN
                 agreement = inside.sum(1) / sampled.sum(1)
         return CameraFit(state.rot, state.transl, state.kp[:, MP_TO_INTERNAL] * scale_out[:, None, None], reproj,
-                         cost, np.full(b, cold), scale_out, np.where(np.isfinite(agreement), agreement, np.nan))
+                         cost, np.full(b, cold), scale_out, agreement)
 
 
 @dataclass
 class _Terms:
     keypoints: np.ndarray  # (B, 21, 2) reprojection residuals in units of the hand scale (internal order)
     cues: np.ndarray  # (C, B, 63) per cue: residual minus the cue's mean error
-    depth: np.ndarray | None  # (B, 21) skin depth minus measured depth, metres (internal order; 0 without)
+    depth: np.ndarray | None  # (B, 21) skin depth minus measured depth, metres (internal order); None: no depth
 
 
 @dataclass
@@ -424,11 +415,8 @@ class _Problem:
         return _State(rot, transl, log_scale, a, o, kp, terms, self.prior_cost(terms, rot, log_scale))
 
     def skin_depth(self, kp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(B, 21) depth of the skin in front of each keypoint (the keypoint moved towards the camera along its
-        ray by the surface offset) in the model's size, and its derivative factor d(skin z) / d(keypoint z)
-        (taken at a fixed ray direction)."""
-        factor = 1.0 - self.offsets / np.maximum(np.linalg.norm(kp, axis=-1), MIN_DEPTH_M)
-        return kp[..., 2] * factor, factor
+        """:func:`_skin_depth` of internal-order keypoints (B, 21, 3) in the model's size."""
+        return _skin_depth(kp, self.offsets)
 
     def depth_scale(self, rot: np.ndarray, transl: np.ndarray) -> np.ndarray:
         """(B,) the scale that best puts a posed hand's skin on the depth samples (median ratio; the prior's
@@ -436,11 +424,7 @@ class _Problem:
         if self.depth is None:
             return self.scale_prior
         skin, _ = self.skin_depth(forward(rot, transl, self.rest)[2])
-        valid = (self.depth_precision > 0) & (skin > 0)
-        out = self.scale_prior.copy()
-        for i in np.nonzero(valid.sum(1) >= 3)[0]:
-            out[i] = np.median(self.depth[i, valid[i]] / skin[i, valid[i]])
-        return np.where(np.isfinite(out) & (out > 0), out, self.scale_prior)
+        return _median_ratio(np.where(self.depth_precision > 0, self.depth, np.nan), skin, self.scale_prior, 3)
 
     def terms(self, rot: np.ndarray, kp: np.ndarray, log_scale: np.ndarray) -> _Terms:
         b = len(rot)
@@ -457,13 +441,10 @@ class _Problem:
     def huber_weights(self, t: _Terms) -> tuple[np.ndarray, np.ndarray | None]:
         """(B, 21) precision of each keypoint, and of each depth sample (None without depth), with the Huber
         weight of its current residual."""
-        h = self.f.huber
-        e = np.sqrt(self.precision * (t.keypoints**2).sum(-1))
-        kw = self.precision * np.where(e <= h, 1.0, h / np.maximum(e, 1e-12))
+        kw = _huber(self.precision, (t.keypoints**2).sum(-1), self.f.huber)
         if t.depth is None:
             return kw, None
-        e = np.sqrt(self.depth_precision) * np.abs(t.depth)
-        return kw, self.depth_precision * np.where(e <= h, 1.0, h / np.maximum(e, 1e-12))
+        return kw, _huber(self.depth_precision, t.depth**2, self.f.huber)
 
     def keypoint_rms(self, reprojection_mp: np.ndarray) -> np.ndarray:
         """(B,) RMS keypoint residual in standard deviations, from MediaPipe-order image errors."""
@@ -532,6 +513,33 @@ class _Problem:
         g += (jd @ (depth_w * t.depth)[..., None])[..., 0]
         g[:, N_PARAMS] += (state.log_scale - np.log(self.scale_prior)) / self.scale_sd**2
         return full, g
+
+
+def _huber(precision: np.ndarray, squared: np.ndarray, h: float) -> np.ndarray:
+    """``precision`` times the Huber weight of residuals whose squared norms are ``squared``: 1 up to ``h``
+    standard deviations, ``h / e`` beyond."""
+    e = np.sqrt(precision * squared)
+    return precision * np.where(e <= h, 1.0, h / np.maximum(e, 1e-12))
+
+
+def _skin_depth(kp: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(B, 21) depth of the skin in front of each keypoint (B, 21, 3) (the keypoint moved towards the camera
+    along its ray by its surface offset (21,), same order and size), and the derivative factor d(skin z) /
+    d(keypoint z) (taken at a fixed ray direction)."""
+    factor = 1.0 - offsets / np.maximum(np.linalg.norm(kp, axis=-1), MIN_DEPTH_M)
+    return kp[..., 2] * factor, factor
+
+
+def _median_ratio(depth: np.ndarray, skin: np.ndarray, fallback: np.ndarray, min_samples: int) -> np.ndarray:
+    """(B,) per hand the median of depth / skin over its samples (NaN depth: none), or ``fallback`` where it has
+    fewer than ``min_samples`` or the median is not a positive number. (np.nanmedian costs 0.5 ms on one row.)"""
+    out = np.asarray(fallback, dtype=np.float64).copy()
+    valid = np.isfinite(depth) & (skin > 0)
+    for i in np.nonzero(valid.sum(1) >= min_samples)[0]:
+        ratio = float(np.median(depth[i, valid[i]] / skin[i, valid[i]]))
+        if np.isfinite(ratio) and ratio > 0:
+            out[i] = ratio
+    return out
 
 
 def _select(obs: KeypointObservation, index: np.ndarray) -> KeypointObservation:

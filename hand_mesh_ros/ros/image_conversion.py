@@ -28,7 +28,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..geometry.depth import DEPTH_ENCODINGS, DepthImage, DepthImageError
+from ..geometry.depth import DEPTH_ENCODINGS, DepthImage, DepthImageError, check_depth_encoding
 
 
 class ImageConversionError(ValueError):
@@ -154,10 +154,8 @@ def depth_image_from_msg(msg: Any) -> DepthImage:
     caller's (:meth:`DepthImage.registered_to`).
     """
     encoding = str(msg.encoding)
-    if encoding not in DEPTH_ENCODINGS:
-        what = " (a colour image, not depth: check the depth_image topic)" if encoding in _ENCODINGS else ""
-        raise DepthImageError(f"depth encoding {encoding!r}{what} is not supported; use one of "
-                              + ", ".join(f"{k} ({v})" for k, v in DEPTH_ENCODINGS.items()))
+    check_depth_encoding(encoding, " (a colour image, not depth: check the depth_image topic)"
+                         if encoding in _ENCODINGS else "")
     height, width, step = _image_size(msg, DepthImageError)
     dtype = np.dtype(np.float32 if encoding == "32FC1" else np.uint16)
     stored = dtype.newbyteorder(">" if msg.is_bigendian else "<")

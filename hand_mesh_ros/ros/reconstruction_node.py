@@ -362,7 +362,6 @@ class ReconstructionNode(ManagedNode):
             health.event("depth_frame_differs", f"depth images are in frame '{msg.header.frame_id}' but colour "
                          f"images in '{frame.msg.header.frame_id}': used as registered to the colour image (is "
                          "depth_image the aligned / registered stream?)", warn=True)
-        self._depth_counts["used"] += 1
         return registered
 
     def _reject_depth(self, reason: str, detail: str) -> None:
@@ -424,9 +423,10 @@ class ReconstructionNode(ManagedNode):
             result = rec.process_frame(rgb, self._camera, frame.time_s, palms, depth=depth)
             if depth is not None:
                 self._depth_keypoints = result.depth_keypoints
-                if result.depth_rejected:  # counted as rejected instead of used
-                    self._depth_counts["used"] -= 1
+                if result.depth_rejected:
                     self._reject_depth("implausible", f"refused for {result.depth_rejected} hand(s)")
+                else:
+                    self._depth_counts["used"] += 1
         except ImageConversionError as exc:
             health.error("bad_image", str(exc))
             return

@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 
 from ..geometry.camera import CameraModel
+from ..geometry.depth import DepthImage
 from ..handmodel.constants import KEYPOINT_BONE, TIP_KEYPOINTS
 from ..handmodel.data import HandModelData, affine_regressor
 from ..handmodel.factory import load_hand_model_data
@@ -181,10 +182,7 @@ def _mark_both_sides(edge: np.ndarray, between: np.ndarray, axis: int) -> None:
 
 def depth_32fc1(depth_mm: np.ndarray) -> np.ndarray:
     """(H, W) float32 metres with NaN where invalid (the ROS ``32FC1`` encoding) of a ``16UC1`` image."""
-    d = np.asarray(depth_mm)
-    out = d.astype(np.float32) / np.float32(1000.0)
-    out[d == 0] = np.nan
-    return out
+    return DepthImage.from_array(np.asarray(depth_mm, dtype=np.uint16), "16UC1").metres
 
 
 # ------------------------------------------------------------------------------------- varied hand proportions
@@ -578,7 +576,7 @@ def load_or_make_rgbd_sequence(
     if path.is_file():
         try:
             seq = load_rgbd_sequence(path)
-            if seq.sensor == DepthSensorModel() and seq.hands == hands and len(seq) == num_frames:
+            if seq.sensor == DEFAULT_SENSOR and seq.hands == hands and len(seq) == num_frames:
                 return seq
             reason = "made with other parameters"
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
