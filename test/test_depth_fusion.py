@@ -145,3 +145,16 @@ def test_calibration_locks_when_estimates_agree_and_not_before() -> None:
     assert drifting.state().source == "calibrating" and drifting.state().samples == 30
     fixed = HandSizeCalibrator("right", 0.187, enabled=False)
     assert not any(fixed.add(0.2) for _ in range(50)) and fixed.state().source == "configured"
+
+
+def test_hands_keep_the_configured_size_until_the_lock_and_implausible_sizes_are_refused() -> None:
+    cal = HandSizeCalibrator("right", 0.187, enabled=True)
+    assert not cal.add(0.29)  # 1.55 times the configured length: depth in the wrong scale, not a hand
+    assert cal.state().source == "configured" and cal.state().samples == 0
+    for _ in range(5):
+        cal.add(0.2)
+    state = cal.state()
+    assert state.source == "calibrating" and state.length_m == pytest.approx(0.2) and state.samples == 5
+    assert cal.length_m == 0.187  # not placed with a few unconfirmed estimates
+    assert cal.plausible(0.187 * 1.29) and cal.plausible(0.187 / 1.29)
+    assert not cal.plausible(0.187 * 1.31) and not cal.plausible(0.187 / 1.31) and not cal.plausible(float("nan"))

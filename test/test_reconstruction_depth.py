@@ -84,14 +84,17 @@ def test_fixed_size_and_refused_depth(sequence: RgbdSequence) -> None:
 
 
 def test_depth_in_the_wrong_units_is_refused(sequence: RgbdSequence) -> None:
-    """Depth ten times too large (another depth unit read as millimetres) or millimetres given as 32FC1 metres:
-    the hand's depth is refused, the hand is placed from the image, and no impossible size is calibrated."""
+    """Depth 10, 2 or 1.5 times too large (another depth unit, a wrong scale) or millimetres given as 32FC1
+    metres: the hand's depth is refused (with a warning), the hand is placed from the image, and no size is
+    calibrated from it."""
     rec = _reconstructor()
     mono = _reconstructor()
-    for frame in sequence.frames[:30]:
-        scaled = np.minimum(frame.depth_mm.astype(np.int64) * 10, 65535).astype(np.uint16)
-        result = rec.process_frame(frame.rgb, sequence.camera, frame.stamp_s,
-                                   depth=DepthImage.from_array(scaled, "16UC1"))
+    factors = [10.0] * 10 + [2.0] * 10 + [1.5] * 10  # another depth unit; a driver's scale setting off
+    for frame, factor in zip(sequence.frames[:30], factors, strict=True):
+        scaled = np.minimum(np.round(frame.depth_mm * factor), 65535).astype(np.uint16)
+        with pytest.warns(RuntimeWarning, match="units"):
+            result = rec.process_frame(frame.rgb, sequence.camera, frame.stamp_s,
+                                       depth=DepthImage.from_array(scaled, "16UC1"))
         reference = mono.process_frame(frame.rgb, sequence.camera, frame.stamp_s)
         assert result.depth_used and result.depth_rejected == 1 and result.depth_keypoints == 0
         (m,), (r,) = match_hands(frame.hands, result.hands), match_hands(frame.hands, reference.hands)
@@ -99,7 +102,8 @@ def test_depth_in_the_wrong_units_is_refused(sequence: RgbdSequence) -> None:
     assert rec.hand_sizes()["right"].source == "configured"
     frame = sequence[5]
     in_mm = frame.depth_mm.astype(np.float32)  # millimetre values published as 32FC1 metres
-    result = _reconstructor().process_image(frame.rgb, sequence.camera, DepthImage.from_array(in_mm, "32FC1"))
+    with pytest.warns(RuntimeWarning, match="units"):
+        result = _reconstructor().process_image(frame.rgb, sequence.camera, DepthImage.from_array(in_mm, "32FC1"))
     assert result.depth_rejected == 1 and result.hands and 0.3 < result.hands[0].joints[0, 2] < 1.0
     with pytest.raises(TypeError, match="DepthImage"):
         rec.process_frame(frame.rgb, sequence.camera, 10.0, depth=frame.depth_mm)  # type: ignore[arg-type]

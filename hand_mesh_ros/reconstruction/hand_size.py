@@ -8,7 +8,10 @@ away, so the monocular frames after it are metric too.
 
 Lock rule: at least ``min_samples`` estimates, and the medians of the older and the newer half of the last
 ``window`` estimates agree within ``agreement`` (relative); the locked size is the median of that window.
-Until then the median of the estimates so far is used ("calibrating").
+Until then hands are placed with the configured length; the median of the estimates so far is only reported
+("calibrating"), so that a few wrong estimates cannot move the monocular frames. Estimates more than
+``SIZE_TOLERANCE`` from the configured length are not a hand's size (:meth:`HandSizeCalibrator.plausible`:
+depth in the wrong units, or not registered to the image) and are refused.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ from .types import HandSize
 MIN_SAMPLES = 20  # depth frames before the size may lock (2/3 s at 30 fps)
 WINDOW = 40  # the lock looks at the last this many estimates
 AGREEMENT = 0.01  # relative difference between the halves' medians to lock
+# A depth estimate of the hand length is plausible within this factor of hand_length_m (the adult range
+# 0.16-0.21 m lies within it of the default 0.187 m, and so do a landmark network's 10 % short fingers).
+SIZE_TOLERANCE = 1.3
 
 
 class HandSizeCalibrator:
@@ -49,8 +55,7 @@ class HandSizeCalibrator:
     def add(self, length_m: float) -> bool:
         """One depth frame's estimate of the hand length (metres). Returns True when this estimate locked the
         size (the caller then rebuilds its hand model at :attr:`length_m`)."""
-        if (not self.enabled or self._locked is not None or not np.isfinite(length_m)
-                or not MIN_HAND_LENGTH_M <= length_m <= MAX_HAND_LENGTH_M):  # not a hand's length: ignored
+        if not self.enabled or self._locked is not None or not self.plausible(length_m):
             return False
         self._estimates.append(float(length_m))
         self._count += 1
@@ -64,18 +69,22 @@ class HandSizeCalibrator:
         self._locked = float(np.median(values))
         return True
 
+    def plausible(self, length_m: float) -> bool:
+        """Whether a depth-measured hand length (metres) can be this hand's: within :data:`SIZE_TOLERANCE` of the
+        configured length and inside the ``hand_length_m`` setting's range."""
+        return bool(np.isfinite(length_m) and MIN_HAND_LENGTH_M <= length_m <= MAX_HAND_LENGTH_M
+                    and self.configured_m / SIZE_TOLERANCE <= length_m <= self.configured_m * SIZE_TOLERANCE)
+
     @property
     def length_m(self) -> float:
-        """The length hands of this side are placed with now, metres."""
-        if self._locked is not None:
-            return self._locked
-        if self._estimates:
-            return float(np.median(np.asarray(self._estimates)))
-        return self.configured_m
+        """The length hands of this side are placed with now, metres: the locked size, else the configured."""
+        return self._locked if self._locked is not None else self.configured_m
 
     def state(self) -> HandSize:
+        """What to report: the locked size, the median of the estimates so far (not used yet), or the
+        configured length."""
         if self._locked is not None:
             return HandSize(self.side, self._locked, "calibrated", self._count)
         if self._estimates:
-            return HandSize(self.side, self.length_m, "calibrating", self._count)
+            return HandSize(self.side, float(np.median(np.asarray(self._estimates))), "calibrating", self._count)
         return HandSize(self.side, self.configured_m, "configured", 0)

@@ -36,7 +36,7 @@ from ..handmodel.camera_fit import CameraSpaceFitter, KeypointObservation
 from ..handmodel.cues import PALM
 from ..handmodel.factory import load_hand_model_data
 from ..handmodel.fit import FitResult, HandFitter
-from ..handmodel.hand_length import MAX_HAND_LENGTH_M, MIN_HAND_LENGTH_M, at_hand_length
+from ..handmodel.hand_length import at_hand_length
 from ..handmodel.model import HandModel
 from ..perception.backends import default_threads
 from ..perception.image_checks import check_rgb_image
@@ -51,7 +51,7 @@ from ..tracking.hold import HoldOutput, TrackState
 from .config import ReconstructionConfig
 from .hand_size import HandSizeCalibrator
 from .track import Track
-from .types import FrameResult, HandSize, ReconstructedHand, StageTimes
+from .types import DEPTH_REJECTED_HELP, FrameResult, HandSize, ReconstructedHand, StageTimes
 
 # The scale prior's standard deviation (log scale) of a fit with depth: loose while the size is measured by the
 # depth (hand_size_mode depth), tight when the configured size is to be kept (fixed: depth then places the hand
@@ -62,7 +62,7 @@ SCALE_SD_FIXED = 0.002
 MIN_DEPTH_KEYPOINTS = 8
 MIN_DEPTH_PALM = 3
 # A hand's depth is refused (the hand placed without it) when fewer than this fraction of its samples agree with
-# the fitted hand, or when it would make the hand's length implausible (the hand_length_m setting's range).
+# the fitted hand, or when it would make the hand's length implausible (HandSizeCalibrator.plausible).
 MIN_DEPTH_AGREEMENT = 0.5
 # Nor can a detected hand be this far (at 600 px focal length it would be ~11 px long, far below what the palm
 # detector finds): depth there is in the wrong units (millimetres published as 32FC1 metres).
@@ -369,12 +369,15 @@ class HandReconstructor:
         fit = fitter.fit(observation, init=track.fit, scale=self._scale(side), scale_sd=scale_sd)
         if observation.depth_m is not None:
             implied = fitter.implied_scale(fit, observation.depth_m)[0]
-            lengths = np.array([fit.scale[0], implied]) * self._model_length[side]
-            if not (np.all((lengths >= MIN_HAND_LENGTH_M) & (lengths <= MAX_HAND_LENGTH_M))
+            plausible = self._sizes[side].plausible
+            if not (plausible(float(fit.scale[0]) * self._model_length[side])
+                    and plausible(float(implied) * self._model_length[side])
                     and fit.depth_agreement[0] >= MIN_DEPTH_AGREEMENT):  # not this hand's depth: place it without
                 rejected, n_depth = True, 0
                 observation = replace(observation, depth_m=None)
                 fit = fitter.fit(observation, init=None, scale=self._scale(side))
+        if rejected:
+            warnings.warn(f"depth refused for a hand: {DEPTH_REJECTED_HELP}", RuntimeWarning, stacklevel=4)
         joints = fit.keypoints[0]
         t2 = time.perf_counter()
         if not np.isfinite(fit.cost[0]):  # degenerate keypoints: nothing to place; hold the last result

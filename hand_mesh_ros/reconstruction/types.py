@@ -79,15 +79,16 @@ class FrameResult:
 
 
 # Why a hand's depth samples can be refused, and what to check.
-DEPTH_REJECTED_HELP = ("the depth disagrees with the hand the image shows (it would make the hand shorter than 0.10 m "
-                       "or longer than 0.30 m, or most samples lie off the fitted hand): check the depth's units "
+DEPTH_REJECTED_HELP = ("the depth disagrees with the hand the image shows (it would make the hand's length more than "
+                       "30 % off hand_length_m, or most samples lie off the fitted hand): check the depth's units "
                        "(16UC1 millimetres, 32FC1 metres: a hand at 0.5 m reads about 500 or 0.5) and that the depth "
                        "image is registered (aligned) to the colour image; the hand was placed without depth")
 
 
 HAND_SIZE_SOURCES = {
     "configured": "the hand_length_m setting (no depth estimate yet, or hand_size_mode fixed)",
-    "calibrating": "the median of the depth frames' estimates so far (not locked yet)",
+    "calibrating": "the median of the depth frames' estimates so far (not locked yet: hands are still placed with "
+                   "hand_length_m)",
     "calibrated": "locked from depth frames whose estimates agreed; kept when depth goes away",
 }
 
